@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Progress;
+using static TorchSharp.torch;
+
+namespace Pipeline.Shared.Features;
+
+/// <summary>
+/// Runs the frozen feature pyramid over the views of images: <c>image → [V, 768]</c>. The one path from a
+/// decoded image to features, for training, evaluation and streaming.
+/// </summary>
+public sealed class ViewFeatureExtractor
+{
+    private readonly FeaturePyramid pyramid;
+    private readonly ViewFeatureCache? cache;
+
+    public ViewFeatureExtractor(FeaturePyramid pyramid, int imageSize, string backboneSha256, ViewFeatureCache? cache)
+    {
+        this.pyramid = pyramid;
+        this.cache = cache;
+        ImageSize = imageSize;
+        BackboneSha256 = backboneSha256;
+    }
+
+    public int ImageSize { get; }
+    public string BackboneSha256 { get; }
+    public int FeatureSize => FeaturePyramid.FeatureSize;
+    public Device Device => pyramid.Device;
+
+    /// <summary>Decoded image → the square S×S image the model works on (aspect ratio not kept, as DifferNet).</summary>
+    public RgbImage Prepare(RgbImage decoded) =>
+        decoded.Width == ImageSize && decoded.Height == ImageSize ? decoded : ImageResampling.ResizeSquare(decoded, ImageSize);
+
+    /// <summary>Features of the views of one prepared image: <c>[V, 768]</c> on the model's device.</summary>
+    public Tensor Extract(RgbImage prepared, IReadOnlyList<ViewTransform> views)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var image = InspectionViews.ToTensor(prepared, pyramid.Device);
+        var rendered = InspectionViews.Render(image, views);
+        return pyramid.call(rendered).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Features of image files, one <c>float[V·768]</c> per file (views in the order given), read from the cache
+    /// where possible. <paramref name="viewsOf"/> gets the SHA-256 of the file's content, so random training views
+    /// can be drawn reproducibly per image. Decoding errors name the file.
+    /// </summary>
+    public IReadOnlyList<float[]> ExtractFiles(
+        IReadOnlyList<string> paths,
+        Func<string, IReadOnlyList<ViewTransform>> viewsOf,
+        IWorkProgressSink progress,
+        string stage,
+        CancellationToken cancellation = default)
+    {
+        var results = new float[paths.Count][];
+        var computed = 0;
+        var stopwatch = Stopwatch.StartNew();
+        for (var i = 0; i < paths.Count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var bytes = ReadFile(paths[i]);
+            var contentSha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            var views = viewsOf(contentSha);
+            var key = ViewFeatureCache.Key(BackboneSha256, ImageSize, contentSha, views.Select(v => v.Signature));
+            var length = views.Count * FeatureSize;
+            if (cache is null || !cache.TryGet(key, length, out var features))
+            {
+                var prepared = Prepare(ImageDecoder.Decode(bytes, paths[i]));
+                using var tensor = Extract(prepared, views);
+                features = tensor.cpu().data<float>().ToArray();
+                cache?.Put(key, features);
+                computed++;
+            }
+            results[i] = features;
+            progress.Report(new WorkProgress(stage, i + 1, paths.Count,
+                computed == 0 ? "from cache" : $"{computed} computed, {i + 1 - computed} from cache"));
+        }
+        progress.Note($"{stage}: {paths.Count} images × views in {stopwatch.Elapsed.TotalSeconds:0.0} s ({computed} computed, {paths.Count - computed} from cache)");
+        return results;
+    }
+
+    private static byte[] ReadFile(string path)
+    {
+        try { return File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new PipelineInputException($"Image '{path}' cannot be read: {e.Message}", e); }
+    }
+}

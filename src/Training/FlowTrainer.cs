@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Progress;
+using static TorchSharp.torch;
+
+namespace Pipeline.Training;
+
+/// <summary>Loss after each epoch of a flow fit.</summary>
+public sealed record FlowFitHistory(IReadOnlyList<double> EpochLosses, double Seconds)
+{
+    public double FinalLoss => EpochLosses.Count > 0 ? EpochLosses[^1] : double.NaN;
+}
+
+/// <summary>
+/// Fits a coupling flow to cached feature vectors with DifferNet's loss and optimiser (Adam with
+/// β = (0.8, 0.8), ε = 1e-4, weight decay 1e-5 by default). The backbone is never involved.
+/// </summary>
+public static class FlowTrainer
+{
+    /// <param name="flow">The flow to train in place (fresh, or the serving one for a warm start), on its device.</param>
+    /// <param name="features">Training feature vectors <c>[N, D]</c>.</param>
+    public static FlowFitHistory Fit(
+        CouplingFlow flow,
+        Tensor features,
+        TrainingOptions options,
+        IWorkProgressSink progress,
+        CancellationToken cancellation = default)
+    {
+        var device = flow.parameters().First().device;
+        var count = features.shape[0];
+        if (count < 2) throw new ArgumentException($"A flow needs at least 2 feature vectors to train on, got {count}.");
+        using var data = features.to(device);
+        using var optimizer = optim.Adam(flow.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay);
+        var generator = new TorchSharp.torch.Generator((ulong)options.Seed);
+        var losses = new List<double>(options.Epochs);
+        var stopwatch = Stopwatch.StartNew();
+        flow.train();
+        try
+        {
+            for (var epoch = 0; epoch < options.Epochs; epoch++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                double lossSum = 0;
+                long batches = 0;
+                using (var order = randperm(count, generator: generator).to(device))
+                {
+                    for (long start = 0; start < count; start += options.BatchSize)
+                    {
+                        using var scope = NewDisposeScope();
+                        var length = Math.Min(options.BatchSize, count - start);
+                        if (length < 2) continue; // a single leftover vector adds noise, not information
+                        var batch = data.index_select(0, order.narrow(0, start, length));
+                        optimizer.zero_grad();
+                        var (z, logDeterminant) = flow.call(batch);
+                        var loss = CouplingFlow.NegativeLogLikelihood(z, logDeterminant);
+                        var value = loss.item<float>();
+                        if (!float.IsFinite(value))
+                            throw new InvalidOperationException($"The flow's loss became {value} in epoch {epoch + 1}; lower the learning rate or check the features.");
+                        loss.backward();
+                        optimizer.step();
+                        lossSum += value;
+                        batches++;
+                    }
+                }
+                var epochLoss = lossSum / Math.Max(1, batches);
+                losses.Add(epochLoss);
+                progress.Report(new WorkProgress("flow training (epochs)", epoch + 1, options.Epochs, $"loss {epochLoss:0.0000}"));
+            }
+        }
+        finally
+        {
+            flow.eval();
+        }
+        return new FlowFitHistory(losses, stopwatch.Elapsed.TotalSeconds);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Pipeline.Shared;
+using Pipeline.Shared.Data;
+using Pipeline.Shared.Evaluation;
+using Pipeline.Shared.Features;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Progress;
+using static TorchSharp.torch;
+
+namespace Pipeline.Training;
+
+/// <summary>A trained model and how its training went.</summary>
+public sealed record TrainingOutcome(
+    ModelArtifact Artifact,
+    FlowFitHistory History,
+    IReadOnlyList<double> CalibrationScores,
+    double FeatureSeconds);
+
+/// <summary>
+/// Trains a defect model from known-good images: features of augmented views (cached), a flow fitted to
+/// them, and a threshold calibrated on good images held back from training.
+/// </summary>
+public static class ModelTraining
+{
+    /// <summary>Trains on <c>train/good</c> of a folder in MVTec AD layout.</summary>
+    public static TrainingOutcome TrainOnFolder(
+        string dataFolder,
+        TrainingOptions options,
+        FeaturePyramid pyramid,
+        string backboneSha256,
+        ViewFeatureCache? cache,
+        IWorkProgressSink progress,
+        string modelVersion,
+        CancellationToken cancellation = default)
+    {
+        options.Validated();
+        var dataset = MvtecDataset.Open(dataFolder);
+        dataset.RequireTrainingImages();
+        var goodImages = dataset.TrainGoodImages;
+        var (training, calibration) = SplitForCalibration(goodImages, options, dataFolder);
+        progress.Note($"{goodImages.Count} good images in {Path.Combine(dataFolder, "train", "good")}: {training.Count} to train on, {calibration.Count} held back to calibrate the threshold");
+
+        var extractor = new ViewFeatureExtractor(pyramid, options.ImageSize, backboneSha256, cache);
+        var featureClock = Stopwatch.StartNew();
+        var trainingFeatures = extractor.ExtractFiles(training,
+            contentSha => InspectionViews.ForTraining(options.TrainViews, options.Augmentation, ViewRandom(contentSha, options.Seed)),
+            progress, "features (training views)", cancellation);
+        var testViews = InspectionViews.ForTesting(options.TestViews, options.Augmentation.Rotations);
+        var calibrationFeatures = extractor.ExtractFiles(calibration, _ => testViews, progress, "features (calibration views)", cancellation);
+        var featureSeconds = featureClock.Elapsed.TotalSeconds;
+
+        manual_seed(options.Seed);
+        using var flow = new CouplingFlow(options.Flow);
+        flow.to(pyramid.Device);
+        using var featureTensor = Stack(trainingFeatures, extractor.FeatureSize);
+        progress.Note($"fitting the flow ({options.CouplingBlocks} coupling blocks, hidden width {options.HiddenWidth}) to {featureTensor.shape[0]} feature vectors for {options.Epochs} epochs");
+        var history = FlowTrainer.Fit(flow, featureTensor, options, progress, cancellation);
+
+        var calibrationScores = FlowScoring.Score(flow, calibrationFeatures, testViews.Count, pyramid.Device);
+        var threshold = ThresholdCalibration.AtFalseAlarmRate(calibrationScores, options.FalseAlarmRate);
+        progress.Note($"threshold {threshold:0.0000}: flags {options.FalseAlarmRate:P1} of the {calibration.Count} held-back good images");
+
+        var manifest = new ModelManifest
+        {
+            ModelVersion = modelVersion,
+            CreatedAt = DateTimeOffset.UtcNow,
+            BackboneSha256 = backboneSha256,
+            ImageSize = options.ImageSize,
+            TestViews = testViews.Count,
+            Rotations = options.Augmentation.Rotations,
+            Flow = flow.Config,
+            Threshold = threshold,
+            FalseAlarmRate = options.FalseAlarmRate,
+            Training = new TrainingSummary(Path.GetFullPath(dataFolder), training.Count, calibration.Count,
+                options.TrainViews, options.Epochs, history.FinalLoss, history.Seconds),
+        };
+        return new TrainingOutcome(ModelArtifact.Create(manifest, WeightsOf(flow)), history, calibrationScores, featureSeconds);
+    }
+
+    /// <summary>The flow's state dict as bytes (the artifact's weights section).</summary>
+    public static byte[] WeightsOf(CouplingFlow flow)
+    {
+        using var stream = new MemoryStream();
+        flow.save(stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>Features held per image (<c>float[V·D]</c>) as one tensor <c>[ΣV, D]</c>.</summary>
+    public static Tensor Stack(IReadOnlyList<float[]> perImage, int featureSize)
+    {
+        var flat = new float[perImage.Sum(f => (long)f.Length)];
+        var offset = 0;
+        foreach (var f in perImage) { f.CopyTo(flat, offset); offset += f.Length; }
+        return tensor(flat, [flat.Length / featureSize, featureSize]);
+    }
+
+    /// <summary>Random views of an image depend only on its content and the seed, so cached features stay valid.</summary>
+    private static Random ViewRandom(string contentSha, int seed) =>
+        new(unchecked(Convert.ToInt32(contentSha[..8], 16) * 31 + seed));
+
+    private static (IReadOnlyList<string> Training, IReadOnlyList<string> Calibration) SplitForCalibration(
+        IReadOnlyList<string> goodImages, TrainingOptions options, string dataFolder)
+    {
+        if (goodImages.Count < 3)
+            throw new PipelineInputException($"'{Path.Combine(dataFolder, "train", "good")}' has {goodImages.Count} image(s); training needs at least 3 (some are held back to calibrate the threshold).");
+        var calibrationCount = Math.Clamp((int)Math.Round(goodImages.Count * options.CalibrationFraction), 1, goodImages.Count - 2);
+        var shuffled = goodImages.OrderBy(_ => 0).ToArray();
+        new Random(options.Seed).Shuffle(shuffled);
+        var calibration = shuffled.Take(calibrationCount).Order(StringComparer.Ordinal).ToArray();
+        var training = shuffled.Skip(calibrationCount).Order(StringComparer.Ordinal).ToArray();
+        return (training, calibration);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Pipeline.Shared.Simulation;
+using Xunit;
+
+namespace Pipeline.Tests.Cli;
+
+/// <summary>
+/// The whole command-line path on generated parts: train on good textures, evaluate on good textures and
+/// textures with scratches, holes and stains.
+/// </summary>
+public class TrainAndEvalTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("train-eval-").FullName;
+
+    [Fact]
+    public void A_model_trained_on_generated_good_parts_separates_generated_defects()
+    {
+        var data = Path.Combine(root, "parts");
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 40, testGood: 20, testPerDefect: 10, size: 96, seed: 5);
+        var model = Path.Combine(root, "model");
+
+        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "96",
+            "--train-views", "4", "--test-views", "4", "--epochs", "25", "--hidden-width", "128", "--coupling-blocks", "4",
+            "--cache-dir", Path.Combine(root, "cache"), "--threads", "2");
+        Assert.True(train.ExitCode == 0, train.ToString());
+        Assert.Contains("[flow training (epochs)] 25/25", train.StandardError);
+        Assert.True(File.Exists(Path.Combine(model, "model.dnfm")), train.ToString());
+
+        var json = Path.Combine(root, "eval.json");
+        var report = Path.Combine(root, "report.html");
+        var eval = PipelineProcess.Run("eval", "--data", data, "--model", model, "--json", json, "--report", report,
+            "--cache-dir", Path.Combine(root, "cache"), "--threads", "2");
+        Assert.True(eval.ExitCode == 0, eval.ToString());
+        Assert.Contains("AUROC", eval.StandardOutput);
+
+        using var result = JsonDocument.Parse(File.ReadAllText(json));
+        var auroc = result.RootElement.GetProperty("auroc").GetDouble();
+        Assert.True(auroc >= 0.9, $"AUROC {auroc:0.000} on generated defects\n{eval}");
+        Assert.Equal(20, result.RootElement.GetProperty("n_good").GetInt32());
+        Assert.Equal(30, result.RootElement.GetProperty("n_defect").GetInt32());
+        var perDefect = result.RootElement.GetProperty("auroc_per_defect");
+        Assert.Equal(["hole", "scratch", "stain"], perDefect.EnumerateObject().Select(p => p.Name).Order());
+        Assert.True(double.IsFinite(result.RootElement.GetProperty("threshold").GetDouble()));
+
+        var html = File.ReadAllText(report);
+        Assert.Contains("<svg", html);
+        Assert.Contains("data:image/jpeg;base64,", html);
+    }
+
+    [Fact]
+    public void A_second_evaluation_reads_features_from_the_cache()
+    {
+        var data = Path.Combine(root, "parts");
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
+        var model = Path.Combine(root, "model");
+        var cache = Path.Combine(root, "cache");
+        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "64", "--train-views", "2",
+            "--test-views", "2", "--epochs", "2", "--hidden-width", "16", "--coupling-blocks", "2", "--cache-dir", cache);
+        Assert.True(train.ExitCode == 0, train.ToString());
+
+        var first = PipelineProcess.Run("eval", "--data", data, "--model", model, "--cache-dir", cache);
+        var second = PipelineProcess.Run("eval", "--data", data, "--model", model, "--cache-dir", cache);
+
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first + "\n" + second);
+        Assert.Contains("10 computed, 0 from cache", first.StandardError);
+        Assert.Contains("0 computed, 10 from cache", second.StandardError);
+        Assert.Equal(ScoresSection(first.StandardOutput), ScoresSection(second.StandardOutput));
+    }
+
+    private static string ScoresSection(string output) => string.Join('\n', output.Split('\n').Where(l => l.Contains("AUROC")));
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+}
