@@ -26,8 +26,7 @@ public static class ModelTraining
     public static TrainingOutcome TrainOnFolder(
         string dataFolder,
         TrainingOptions options,
-        FeaturePyramid pyramid,
-        string backboneSha256,
+        PretrainedBackbone backbone,
         ViewFeatureCache? cache,
         IWorkProgressSink progress,
         string modelVersion,
@@ -40,7 +39,7 @@ public static class ModelTraining
         var (training, calibration) = SplitForCalibration(goodImages, options, dataFolder);
         progress.Note($"{goodImages.Count} good images in {Path.Combine(dataFolder, "train", "good")}: {training.Count} to train on, {calibration.Count} held back to calibrate the threshold");
 
-        var extractor = new ViewFeatureExtractor(pyramid, options.ImageSize, backboneSha256, cache);
+        var extractor = new ViewFeatureExtractor(backbone, options.ImageSize, cache);
         var featureClock = Stopwatch.StartNew();
         var trainingFeatures = extractor.ExtractFiles(training,
             contentSha => InspectionViews.ForTraining(options.TrainViews, options.Augmentation, ViewRandom(contentSha, options.Seed)),
@@ -51,12 +50,12 @@ public static class ModelTraining
 
         manual_seed(options.Seed);
         using var flow = new CouplingFlow(options.Flow);
-        flow.to(pyramid.Device);
+        flow.to(backbone.Device);
         using var featureTensor = Stack(trainingFeatures, extractor.FeatureSize);
         progress.Note($"fitting the flow ({options.CouplingBlocks} coupling blocks, hidden width {options.HiddenWidth}) to {featureTensor.shape[0]} feature vectors for {options.Epochs} epochs");
         var history = FlowTrainer.Fit(flow, featureTensor, options, progress, cancellation);
 
-        var calibrationScores = FlowScoring.Score(flow, calibrationFeatures, testViews.Count, pyramid.Device);
+        var calibrationScores = FlowScoring.Score(flow, calibrationFeatures, testViews.Count, backbone.Device);
         var threshold = ThresholdCalibration.AtFalseAlarmRate(calibrationScores, options.FalseAlarmRate);
         progress.Note($"threshold {threshold:0.0000}: flags {options.FalseAlarmRate:P1} of the {calibration.Count} held-back good images");
 
@@ -64,7 +63,7 @@ public static class ModelTraining
         {
             ModelVersion = modelVersion,
             CreatedAt = DateTimeOffset.UtcNow,
-            BackboneSha256 = backboneSha256,
+            BackboneSha256 = backbone.Sha256,
             ImageSize = options.ImageSize,
             TestViews = testViews.Count,
             Rotations = options.Augmentation.Rotations,

@@ -29,8 +29,8 @@ public static class EvalCommand
             var progress = ConsoleProgress.ToStandardError();
             var artifact = ModelArtifact.Load(parse.GetValue(model)!);
             var device = common.ResolveDevice(parse);
-            var backbone = PretrainedBackbone.Load(device);
-            using var defectModel = DefectModel.Load(artifact, backbone.Pyramid, backbone.Sha256, common.Cache(parse));
+            using var backbone = PretrainedBackbone.Load(device);
+            using var defectModel = DefectModel.Load(artifact, backbone, common.Cache(parse));
             var manifest = defectModel.Manifest;
             progress.Note($"model {manifest.ModelVersion} ({artifact.Sha256[..12]}): image size {manifest.ImageSize}, {defectModel.TestViews.Count} test views, on {device}");
 

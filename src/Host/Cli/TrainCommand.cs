@@ -71,10 +71,10 @@ public static class TrainCommand
                 throw new PipelineInputException($"--out '{outDir}' is a file; give a directory for the model.");
             var progress = ConsoleProgress.ToStandardError();
             var device = common.ResolveDevice(parse);
-            var backbone = PretrainedBackbone.Load(device);
+            using var backbone = PretrainedBackbone.Load(device);
             progress.Note($"backbone: {backbone.Description} on {device}; image size {options.ImageSize}, {options.TrainViews} training views, {options.TestViews} test views");
 
-            var outcome = ModelTraining.TrainOnFolder(parse.GetValue(data)!, options, backbone.Pyramid, backbone.Sha256,
+            var outcome = ModelTraining.TrainOnFolder(parse.GetValue(data)!, options, backbone,
                 common.Cache(parse), progress, parse.GetValue(version) ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"), token);
 
             var path = Path.Combine(outDir, ModelArtifact.DefaultFileName);

@@ -20,7 +20,7 @@ public static class DatasetEvaluation
         var features = model.Features.ExtractFiles(images.Select(i => i.Path).ToArray(), _ => model.TestViews, progress, "features (test views)", cancellation);
         var scores = model.ScoreFeatures(features);
         var scored = images.Select((image, i) => new ScoredImage(image.Path, image.DefectType, scores[i])).ToArray();
-        var goodScores = scored.Where(s => s.DefectType == LabelledImage.Good).Select(s => s.Score).ToArray();
+        var goodScores = scored.Where(s => s.DefectType == ScoredImage.Good).Select(s => s.Score).ToArray();
         var suggested = ThresholdCalibration.AtFalseAlarmRate(goodScores, model.Manifest.FalseAlarmRate);
         return EvaluationResult.FromScores(scored, suggested, model.Manifest.FalseAlarmRate);
     }

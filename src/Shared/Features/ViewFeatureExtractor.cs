@@ -13,21 +13,19 @@ namespace Pipeline.Shared.Features;
 /// </summary>
 public sealed class ViewFeatureExtractor
 {
-    private readonly FeaturePyramid pyramid;
+    private readonly PretrainedBackbone backbone;
     private readonly ViewFeatureCache? cache;
 
-    public ViewFeatureExtractor(FeaturePyramid pyramid, int imageSize, string backboneSha256, ViewFeatureCache? cache)
+    public ViewFeatureExtractor(PretrainedBackbone backbone, int imageSize, ViewFeatureCache? cache)
     {
-        this.pyramid = pyramid;
+        this.backbone = backbone;
         this.cache = cache;
         ImageSize = imageSize;
-        BackboneSha256 = backboneSha256;
     }
 
     public int ImageSize { get; }
-    public string BackboneSha256 { get; }
     public int FeatureSize => FeaturePyramid.FeatureSize;
-    public Device Device => pyramid.Device;
+    public Device Device => backbone.Device;
 
     /// <summary>Decoded image → the square S×S image the model works on (aspect ratio not kept, as DifferNet).</summary>
     public RgbImage Prepare(RgbImage decoded) =>
@@ -38,9 +36,9 @@ public sealed class ViewFeatureExtractor
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var image = InspectionViews.ToTensor(prepared, pyramid.Device);
+        var image = InspectionViews.ToTensor(prepared, backbone.Device);
         var rendered = InspectionViews.Render(image, views);
-        return pyramid.call(rendered).MoveToOuterDisposeScope();
+        return backbone.Pyramid.call(rendered).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -64,7 +62,7 @@ public sealed class ViewFeatureExtractor
             var bytes = ReadFile(paths[i]);
             var contentSha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             var views = viewsOf(contentSha);
-            var key = ViewFeatureCache.Key(BackboneSha256, ImageSize, contentSha, views.Select(v => v.Signature));
+            var key = ViewFeatureCache.Key(backbone.Sha256, ImageSize, contentSha, views.Select(v => v.Signature));
             var length = views.Count * FeatureSize;
             if (cache is null || !cache.TryGet(key, length, out var features))
             {

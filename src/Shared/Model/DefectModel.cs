@@ -26,12 +26,13 @@ public sealed class DefectModel : IDisposable
     public double Threshold => Manifest.Threshold;
 
     /// <summary>
-    /// Builds the flow from the artifact and loads its weights onto the pyramid's device. Refuses an artifact
+    /// Builds the flow from the artifact and loads its weights onto the backbone's device. Refuses an artifact
     /// made for another backbone or feature size, or whose weights do not fit its manifest.
     /// </summary>
-    public static DefectModel Load(ModelArtifact artifact, FeaturePyramid pyramid, string backboneSha256, ViewFeatureCache? cache = null)
+    public static DefectModel Load(ModelArtifact artifact, PretrainedBackbone backbone, ViewFeatureCache? cache = null)
     {
         var manifest = artifact.Manifest;
+        var backboneSha256 = backbone.Sha256;
         if (!string.Equals(manifest.BackboneSha256, backboneSha256, StringComparison.OrdinalIgnoreCase))
             throw new ModelArtifactException(artifact.Sha256[..12], $"was trained on features of backbone {Short(manifest.BackboneSha256)}, but this installation's backbone is {Short(backboneSha256)}; retrain the model");
         if (manifest.Flow.FeatureSize != FeaturePyramid.FeatureSize)
@@ -50,9 +51,9 @@ public sealed class DefectModel : IDisposable
         {
             throw new ModelArtifactException(artifact.Sha256[..12], $"has weights that do not fit its flow configuration ({e.Message})", e);
         }
-        flow.to(pyramid.Device);
+        flow.to(backbone.Device);
         flow.eval();
-        var extractor = new ViewFeatureExtractor(pyramid, manifest.ImageSize, backboneSha256, cache);
+        var extractor = new ViewFeatureExtractor(backbone, manifest.ImageSize, cache);
         return new DefectModel(artifact, flow, extractor);
     }
 
