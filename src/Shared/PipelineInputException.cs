@@ -1,7 +1,19 @@
 namespace Pipeline.Shared;
 
-/// <summary>A problem with what the user gave us (a file, a folder, an option): shown as a message, without a stack trace.</summary>
+/// <summary>
+/// Something the user or an upstream system handed in (a file, a folder, a frame) cannot be used.
+/// Not a bug: the message says what is wrong, with what, and what to do, so a command line shows
+/// it as it is, without a stack trace.
+/// </summary>
 public class PipelineInputException : Exception
 {
-    public PipelineInputException(string message, Exception? innerException = null) : base(message, innerException) { }
+    public PipelineInputException(string message)
+        : base(message)
+    {
+    }
+
+    public PipelineInputException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
 }
