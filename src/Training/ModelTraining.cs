@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Diagnostics;
 using Pipeline.Shared;
 using Pipeline.Shared.Data;

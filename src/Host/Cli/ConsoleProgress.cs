@@ -9,7 +9,7 @@ namespace Pipeline.Host.Cli;
 /// </summary>
 public sealed class ConsoleProgress(TextWriter output, TimeSpan interval) : IWorkProgressSink
 {
-    private readonly Dictionary<string, (Stopwatch Clock, TimeSpan LastShown)> stages = new();
+    private readonly Dictionary<string, (Stopwatch Clock, TimeSpan? LastShown)> stages = new();
 
     public static ConsoleProgress ToStandardError() => new(Console.Error, TimeSpan.FromSeconds(3));
 
@@ -17,12 +17,12 @@ public sealed class ConsoleProgress(TextWriter output, TimeSpan interval) : IWor
     {
         if (!stages.TryGetValue(progress.Stage, out var stage))
         {
-            stage = (Stopwatch.StartNew(), TimeSpan.MinValue);
+            stage = (Stopwatch.StartNew(), null);
             stages[progress.Stage] = stage;
         }
         var elapsed = stage.Clock.Elapsed;
         var finished = progress.Done >= progress.Total;
-        if (!finished && elapsed - stage.LastShown < interval && stage.LastShown != TimeSpan.MinValue) return;
+        if (!finished && stage.LastShown is { } last && elapsed - last < interval) return;
         stages[progress.Stage] = (stage.Clock, elapsed);
 
         var perSecond = progress.Done / Math.Max(elapsed.TotalSeconds, 1e-3);

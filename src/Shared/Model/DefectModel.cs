@@ -1,3 +1,4 @@
+using TorchSharp;
 using Pipeline.Shared.Features;
 using Pipeline.Shared.Imaging;
 using static TorchSharp.torch;

@@ -6,7 +6,7 @@ namespace Pipeline.Shared.Simulation;
 /// <summary>The kinds of surface defect <see cref="SyntheticParts"/> draws.</summary>
 public enum DefectKind
 {
-    /// <summary>A thin straight line, 1 to 3 px wide, darker or brighter, 30-70% of the image long, at any angle.</summary>
+    /// <summary>A thin straight line, 2 to 4 px wide, darker or brighter, 30-70% of the image long, at any angle.</summary>
     Scratch,
 
     /// <summary>A dark disc, radius 5-10% of the image, with a slightly bright rim.</summary>
@@ -133,7 +133,7 @@ public sealed class SyntheticParts
         int shorter = Math.Min(canvas.Width, canvas.Height);
         double length = shorter * (0.3 + 0.4 * rng.NextDouble());
         double angle = Math.PI * rng.NextDouble();
-        double halfWidth = rng.Next(1, 4) / 2.0;
+        double halfWidth = rng.Next(2, 5) / 2.0;
         double change = (rng.Next(2) == 0 ? -1 : 1) * (55 + 30 * rng.NextDouble());
         double halfX = Math.Cos(angle) * length / 2, halfY = Math.Sin(angle) * length / 2;
         double centerX = Between(rng, Math.Abs(halfX) + 3, canvas.Width - Math.Abs(halfX) - 3);

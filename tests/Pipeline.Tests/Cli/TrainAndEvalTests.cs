@@ -16,11 +16,11 @@ public class TrainAndEvalTests : IDisposable
     public void A_model_trained_on_generated_good_parts_separates_generated_defects()
     {
         var data = Path.Combine(root, "parts");
-        SyntheticParts.WriteMvtecFolder(data, trainGood: 40, testGood: 20, testPerDefect: 10, size: 96, seed: 5);
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 40, testGood: 20, testPerDefect: 10, size: 128, seed: 5);
         var model = Path.Combine(root, "model");
 
-        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "96",
-            "--train-views", "4", "--test-views", "4", "--epochs", "25", "--hidden-width", "128", "--coupling-blocks", "4",
+        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "128",
+            "--train-views", "8", "--test-views", "8", "--epochs", "25", "--hidden-width", "128", "--coupling-blocks", "4",
             "--cache-dir", Path.Combine(root, "cache"), "--threads", "2");
         Assert.True(train.ExitCode == 0, train.ToString());
         Assert.Contains("[flow training (epochs)] 25/25", train.StandardError);
