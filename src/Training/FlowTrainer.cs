@@ -35,6 +35,7 @@ public static class FlowTrainer
         var losses = new List<double>(options.Epochs);
         var stopwatch = Stopwatch.StartNew();
         flow.train();
+        progress.Report(new WorkProgress("flow training (epochs)", 0, options.Epochs));
         try
         {
             for (var epoch = 0; epoch < options.Epochs; epoch++)

@@ -19,6 +19,7 @@ public sealed class ConsoleProgress(TextWriter output, TimeSpan interval) : IWor
         {
             stage = (Stopwatch.StartNew(), null);
             stages[progress.Stage] = stage;
+            if (progress.Done == 0) return; // the stage's start: its clock runs from here
         }
         var elapsed = stage.Clock.Elapsed;
         var finished = progress.Done >= progress.Total;

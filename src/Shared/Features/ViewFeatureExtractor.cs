@@ -27,9 +27,8 @@ public sealed class ViewFeatureExtractor
     public int FeatureSize => FeaturePyramid.FeatureSize;
     public Device Device => backbone.Device;
 
-    /// <summary>Decoded image → the square S×S image the model works on (aspect ratio not kept, as DifferNet).</summary>
-    public RgbImage Prepare(RgbImage decoded) =>
-        decoded.Width == ImageSize && decoded.Height == ImageSize ? decoded : ImageResampling.ResizeSquare(decoded, ImageSize);
+    /// <summary>Decoded image → the S×S image of this extractor (see <see cref="InspectionViews.Prepare"/>).</summary>
+    public RgbImage Prepare(RgbImage decoded) => InspectionViews.Prepare(decoded, ImageSize);
 
     /// <summary>Features of the views of one prepared image: <c>[V, 768]</c> on the model's device.</summary>
     public Tensor Extract(RgbImage prepared, IReadOnlyList<ViewTransform> views)
@@ -56,6 +55,7 @@ public sealed class ViewFeatureExtractor
         var results = new float[paths.Count][];
         var computed = 0;
         var stopwatch = Stopwatch.StartNew();
+        progress.Report(new WorkProgress(stage, 0, paths.Count));
         for (var i = 0; i < paths.Count; i++)
         {
             cancellation.ThrowIfCancellationRequested();
