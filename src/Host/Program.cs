@@ -6,5 +6,6 @@ var root = new RootCommand("Visual inspection pipeline: finds defects on images 
     TrainCommand.Create(),
     EvalCommand.Create(),
     BenchmarkCommand.Create(),
+    DemoCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -55,7 +55,7 @@ public static class EvalCommand
         return command;
     }
 
-    private static byte[]? Thumbnail(ScoredImage image)
+    internal static byte[]? Thumbnail(ScoredImage image)
     {
         try
         {
