@@ -58,13 +58,17 @@ public sealed class DefectModel : IDisposable
         return new DefectModel(artifact, flow, extractor);
     }
 
-    /// <summary>Anomaly scores of prepared images (see <see cref="ViewFeatureExtractor.Prepare"/>), one per image.</summary>
+    /// <summary>
+    /// Anomaly scores of prepared images (see <see cref="ViewFeatureExtractor.Prepare"/>), one per image. The test
+    /// views of all images go through the feature pyramid and the flow in one pass (<c>[N·V, 3, S, S]</c>), so
+    /// callers bound N; an image scores the same alone or in a batch.
+    /// </summary>
     public double[] Score(IReadOnlyList<RgbImage> preparedImages)
     {
         if (preparedImages.Count == 0) return [];
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var features = cat(preparedImages.Select(image => Features.Extract(image, TestViews)).ToArray(), 0); // [N·V, 768]
+        var features = Features.Extract(preparedImages, TestViews); // [N·V, 768]
         return ScoreFeatures(features);
     }
 

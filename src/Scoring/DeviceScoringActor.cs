@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Scoring;
+
+namespace Pipeline.Scoring;
+
+/// <summary>
+/// Scores frames on one device (a GPU, or a share of the CPU) with the current model, in dynamic batches.
+/// <para>
+/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; loading, scoring and disposing models run
+/// there and come back as messages, never on the actor's thread. At most one batch is on the device at a time;
+/// meanwhile new frames wait in a <see cref="DynamicBatcher{T}"/>. An idle device waits up to
+/// <see cref="ScoringOptions.MaxWait"/> for a batch to fill; a device that just finished a batch starts the next
+/// one at once with whatever waited meanwhile, so it stays busy under load.
+/// </para>
+/// <para>
+/// Models: <see cref="LoadModel"/> loads on the loop beside the current model, then swaps between two batches;
+/// every answer names the version that scored it, and a batch is scored by one model. The replaced model is
+/// disposed on the loop after the batch it may still be scoring.
+/// </para>
+/// <para>
+/// Failures: a frame of the wrong size is answered <see cref="ScoringFailureKind.InvalidFrame"/>; a batch the model
+/// throws on is logged and answered <see cref="ScoringFailureKind.ModelFailed"/> frame by frame, and scoring goes
+/// on. Neither throws in the actor. Only an unexpected error of the actor itself escalates to its supervisor
+/// (<see cref="ScoringRouter"/> restarts it): the frames it held are answered
+/// <see cref="ScoringFailureKind.Interrupted"/>, and the new incarnation reloads the model it was using and any
+/// model still being loaded. When it stops, its frames are answered the same way. A full queue answers
+/// <see cref="ScoringBusy"/>, and <see cref="ScoringAvailable"/> once it has drained to half.
+/// </para>
+/// </summary>
+public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
+{
+    private const string BatchDueTimer = "batch-due";
+
+    private readonly string device;
+    private readonly Func<ModelArtifact, IScoringModel> loadModel;
+    private readonly ModelArtifact? initialModel;
+    private readonly ScoringMetrics metrics;
+    private readonly TimeProvider clock;
+    private readonly int maxQueuedFrames;
+    private readonly DynamicBatcher<PendingFrame> batcher;
+    private readonly DeviceWorkLoop loop;
+    private readonly List<PendingLoad> pendingLoads = [];
+    private readonly HashSet<IActorRef> toldBusy = [];
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private CurrentModel? current;
+    private RunningBatch? running;
+    private volatile bool stopped; // read on the loop: a model loaded after the stop is disposed there
+
+    public DeviceScoringActor(
+        string device,
+        ScoringOptions options,
+        Func<ModelArtifact, IScoringModel> loadModel,
+        ScoringMetrics metrics,
+        ModelArtifact? initialModel,
+        TimeProvider clock)
+    {
+        options.Validated();
+        this.device = device;
+        this.loadModel = loadModel;
+        this.initialModel = initialModel;
+        this.metrics = metrics;
+        this.clock = clock;
+        maxQueuedFrames = options.MaxQueuedFrames;
+        batcher = new DynamicBatcher<PendingFrame>(options.MaxBatchViews, options.MaxWait, clock);
+        loop = new DeviceWorkLoop($"scoring {device}", device == "cpu" ? options.ThreadsPerCpuWorker : null);
+
+        Receive<ScoreFrame>(Accept);
+        Receive<BatchDue>(_ => Dispatch(deviceJustFreed: false));
+        Receive<BatchFinished>(Finish);
+        Receive<LoadModel>(request => StartLoading(request.Artifact, Sender));
+        Receive<ModelLoaded>(Swap);
+        Receive<ModelNotLoaded>(Refuse);
+        Receive<GetScoringStatus>(_ => Sender.Tell(CurrentStatus()));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="device">The device the loader puts models on, as configured ("cpu", "cuda:0"); names it in answers, logs and metrics.</param>
+    /// <param name="options">Batching and queue limits; validated here.</param>
+    /// <param name="loadModel">Loads an artifact onto the device; runs on the device's work loop.</param>
+    /// <param name="metrics">Shared instruments.</param>
+    /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
+    /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
+    public static Props Props(
+        string device,
+        ScoringOptions options,
+        Func<ModelArtifact, IScoringModel> loadModel,
+        ScoringMetrics metrics,
+        ModelArtifact? initialModel = null,
+        TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System));
+
+    protected override void PreStart()
+    {
+        if (initialModel is not null) StartLoading(initialModel, ActorRefs.Nobody);
+    }
+
+    protected override void PreRestart(Exception reason, object message)
+    {
+        FailAllFrames(ScoringFailureKind.Interrupted, $"The scorer on {device} restarted after an error ({reason.Message}) before scoring the frame; send it again.");
+        if (current is not null) Self.Tell(new LoadModel(current.Artifact), ActorRefs.Nobody);
+        foreach (var load in pendingLoads) Self.Tell(new LoadModel(load.Artifact), load.ReplyTo);
+        base.PreRestart(reason, message);
+    }
+
+    /// <summary>The new incarnation takes its models from the messages <see cref="PreRestart"/> left, not from the initial one.</summary>
+    protected override void PostRestart(Exception reason)
+    {
+    }
+
+    protected override void PostStop()
+    {
+        FailAllFrames(ScoringFailureKind.Interrupted, $"The scorer on {device} stopped before scoring the frame; send it to another scorer.");
+        stopped = true;
+        if (current is not null) DisposeOnLoop(current.Model);
+        current = null;
+        loop.Dispose();
+    }
+
+    private void Accept(ScoreFrame request)
+    {
+        if (batcher.Count >= maxQueuedFrames)
+        {
+            Sender.Tell(new ScoringBusy(request.FrameId, request.CameraId, batcher.Count, maxQueuedFrames, request.Correlation));
+            toldBusy.Add(Sender);
+            metrics.FrameRejected(device);
+            return;
+        }
+        batcher.Add(new PendingFrame(request, Sender, clock.GetUtcNow()));
+        metrics.QueueChanged(device, +1);
+        Dispatch(deviceJustFreed: false);
+    }
+
+    /// <summary>Starts the next batch when the device is free, a model is loaded and a batch is due.</summary>
+    private void Dispatch(bool deviceJustFreed)
+    {
+        while (running is null && current is not null)
+        {
+            var views = current.Model.ViewsPerFrame;
+            var frames = deviceJustFreed ? batcher.TakeNext(views) : batcher.TakeReady(views);
+            if (frames.Count == 0)
+            {
+                if (batcher.DueIn() is { } due) Timers.StartSingleTimer(BatchDueTimer, BatchDue.Instance, due);
+                return;
+            }
+            metrics.QueueChanged(device, -frames.Count);
+            TellAvailableWhenDrained();
+
+            var size = current.Model.ImageSize;
+            var wrongSize = frames.Where(f => f.Request.Image.Width != size || f.Request.Image.Height != size).ToArray();
+            foreach (var frame in wrongSize)
+            {
+                var image = frame.Request.Image;
+                Fail(frame, ScoringFailureKind.InvalidFrame,
+                    $"Frame {frame.Request.FrameId} is {image.Width}×{image.Height}, but model {current.Model.Version} scores {size}×{size} frames; prepare frames with InspectionViews.Prepare(image, {size}).");
+            }
+            var valid = wrongSize.Length == 0 ? frames : frames.Where(f => !wrongSize.Contains(f)).ToArray();
+            if (valid.Count > 0) Start(valid, current.Model);
+        }
+    }
+
+    private void Start(IReadOnlyList<PendingFrame> frames, IScoringModel model)
+    {
+        var batch = new RunningBatch(frames, model);
+        running = batch;
+        var images = frames.Select(f => f.Request.Image).ToArray();
+        loop.Run(() =>
+            {
+                var stopwatch = Stopwatch.StartNew();
+                var scores = model.Score(images);
+                return new BatchFinished(batch, scores, null, stopwatch.Elapsed);
+            })
+            .PipeTo(Self, failure: error => new BatchFinished(batch, null, error, TimeSpan.Zero));
+    }
+
+    private void Finish(BatchFinished finished)
+    {
+        // A batch of an earlier incarnation: its frames were answered when that one restarted.
+        if (!ReferenceEquals(finished.Batch, running)) return;
+        running = null;
+        var (frames, model) = (finished.Batch.Frames, finished.Batch.Model);
+        if (finished.Scores is not { } scores || scores.Length != frames.Count)
+        {
+            var problem = finished.Error?.Message ?? $"it returned {finished.Scores?.Length ?? 0} scores for {frames.Count} frames";
+            log.Error(finished.Error, "Model {0} failed on {1} scoring a batch of {2} frames ({3}); each frame is answered ScoringFailed and scoring goes on",
+                model.Version, device, frames.Count, problem);
+            foreach (var frame in frames)
+                Fail(frame, ScoringFailureKind.ModelFailed, $"Model {model.Version} failed on {device} scoring a batch of {frames.Count} frames: {problem}. Send the frame again.");
+        }
+        else
+        {
+            var scoredAt = clock.GetUtcNow();
+            metrics.BatchScored(device, model.Version, frames.Count, finished.Duration);
+            for (var i = 0; i < frames.Count; i++)
+            {
+                var (request, replyTo) = (frames[i].Request, frames[i].ReplyTo);
+                if (double.IsNaN(scores[i]))
+                {
+                    Fail(frames[i], ScoringFailureKind.ModelFailed, $"Model {model.Version} gave frame {request.FrameId} no number as its score (NaN).");
+                    continue;
+                }
+                replyTo.Tell(new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
+                    request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation));
+                metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
+            }
+        }
+        Dispatch(deviceJustFreed: true);
+    }
+
+    private void StartLoading(ModelArtifact artifact, IActorRef replyTo)
+    {
+        var load = new PendingLoad(artifact, replyTo);
+        pendingLoads.Add(load);
+        loop.Run(() =>
+            {
+                var model = loadModel(artifact);
+                if (!stopped) return model;
+                model.Dispose();
+                throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");
+            })
+            .PipeTo(Self, success: model => new ModelLoaded(load, model), failure: error => new ModelNotLoaded(load, error));
+    }
+
+    private void Swap(ModelLoaded loaded)
+    {
+        if (!pendingLoads.Remove(loaded.Load))
+        {
+            // Loaded for an earlier incarnation just before it stopped; this one loads it again.
+            DisposeOnLoop(loaded.Model);
+            return;
+        }
+        var previous = current;
+        current = new CurrentModel(loaded.Model, loaded.Load.Artifact);
+        if (previous is not null) DisposeOnLoop(previous.Model);
+        log.Info("Scorer on {0} now scores with model {1} (was {2})", device, loaded.Model.Version, previous?.Model.Version ?? "none");
+        loaded.Load.ReplyTo.Tell(new ModelSwapped(device, loaded.Model.Version, previous?.Model.Version));
+        Dispatch(deviceJustFreed: false);
+    }
+
+    private void Refuse(ModelNotLoaded failed)
+    {
+        if (!pendingLoads.Remove(failed.Load)) return;
+        var version = failed.Load.Artifact.Manifest.ModelVersion;
+        log.Warning("Scorer on {0} could not load model {1}: {2}; it keeps model {3}", device, version, failed.Error.Message, current?.Model.Version ?? "none");
+        failed.Load.ReplyTo.Tell(new ModelLoadFailed(device, version, failed.Error.Message));
+    }
+
+    private ScoringStatus CurrentStatus() =>
+        new(current is not null, current?.Model.Version, batcher.Count, running?.Frames.Count ?? 0, device);
+
+    private void TellAvailableWhenDrained()
+    {
+        if (toldBusy.Count == 0 || batcher.Count > maxQueuedFrames / 2) return;
+        var available = new ScoringAvailable(device, maxQueuedFrames - batcher.Count);
+        foreach (var requester in toldBusy) requester.Tell(available);
+        toldBusy.Clear();
+    }
+
+    private void FailAllFrames(ScoringFailureKind kind, string reason)
+    {
+        var waiting = batcher.TakeAll();
+        metrics.QueueChanged(device, -waiting.Count);
+        foreach (var frame in waiting) Fail(frame, kind, reason);
+        if (running is not null)
+        {
+            foreach (var frame in running.Frames) Fail(frame, kind, reason);
+            running = null;
+        }
+    }
+
+    private void Fail(PendingFrame frame, ScoringFailureKind kind, string reason)
+    {
+        frame.ReplyTo.Tell(new ScoringFailed(frame.Request.FrameId, frame.Request.CameraId, kind, reason, frame.Request.Correlation));
+        metrics.FrameFailed(device, kind);
+        metrics.FrameAnswered(device, clock.GetUtcNow() - frame.AcceptedAt);
+    }
+
+    private void DisposeOnLoop(IScoringModel model) => loop.Run(model.Dispose);
+
+    private sealed record PendingFrame(ScoreFrame Request, IActorRef ReplyTo, DateTimeOffset AcceptedAt);
+
+    private sealed record CurrentModel(IScoringModel Model, ModelArtifact Artifact);
+
+    // Batches and loads are told apart by reference: an answer for one this incarnation did not start is stale.
+    private sealed class PendingLoad(ModelArtifact artifact, IActorRef replyTo)
+    {
+        public ModelArtifact Artifact { get; } = artifact;
+        public IActorRef ReplyTo { get; } = replyTo;
+    }
+
+    private sealed class RunningBatch(IReadOnlyList<PendingFrame> frames, IScoringModel model)
+    {
+        public IReadOnlyList<PendingFrame> Frames { get; } = frames;
+        public IScoringModel Model { get; } = model;
+    }
+
+    private sealed record BatchDue
+    {
+        public static readonly BatchDue Instance = new();
+    }
+
+    private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, Exception? Error, TimeSpan Duration);
+
+    private sealed record ModelLoaded(PendingLoad Load, IScoringModel Model);
+
+    private sealed record ModelNotLoaded(PendingLoad Load, Exception Error);
+}

@@ -1,0 +1,45 @@
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Model;
+
+namespace Pipeline.Scoring;
+
+/// <summary>
+/// A model as a device scorer uses it: its identity, what frames it takes, and batched scoring. Owned by one
+/// device work loop: only that loop's thread scores with it and disposes it.
+/// </summary>
+public interface IScoringModel : IDisposable
+{
+    string Version { get; }
+
+    /// <summary>Side S of the square frames it scores (prepared with <see cref="InspectionViews.Prepare"/>).</summary>
+    int ImageSize { get; }
+
+    /// <summary>Test views rendered per frame: what a frame weighs in a batch.</summary>
+    int ViewsPerFrame { get; }
+
+    double Threshold { get; }
+
+    /// <summary>One score per frame, all frames in one pass.</summary>
+    double[] Score(IReadOnlyList<RgbImage> frames);
+}
+
+/// <summary>The product's scoring model: a <see cref="DefectModel"/> on the scorer's device.</summary>
+public sealed class DefectScoringModel(DefectModel model) : IScoringModel
+{
+    public DefectModel Model { get; } = model;
+    public string Version => Model.Manifest.ModelVersion;
+    public int ImageSize => Model.Manifest.ImageSize;
+    public int ViewsPerFrame => Model.TestViews.Count;
+    public double Threshold => Model.Threshold;
+
+    /// <summary>
+    /// A loader for a device scorer: loads artifacts onto the device of the backbone <paramref name="backbone"/> gives,
+    /// which it asks for on the scorer's work loop at each load.
+    /// </summary>
+    public static Func<ModelArtifact, IScoringModel> Loader(Func<PretrainedBackbone> backbone) =>
+        artifact => new DefectScoringModel(DefectModel.Load(artifact, backbone()));
+
+    public double[] Score(IReadOnlyList<RgbImage> frames) => Model.Score(frames);
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Pipeline.Shared.Scoring;
+
+namespace Pipeline.Scoring;
+
+/// <summary>
+/// The scorers' instruments on the meter <see cref="MeterName"/> (System.Diagnostics.Metrics, so an
+/// OpenTelemetry or Prometheus exporter can listen). Every measurement is tagged with its <c>device</c>.
+/// One instance serves all scorers of a process; it is safe to use from several actors at once.
+/// </summary>
+public sealed class ScoringMetrics : IDisposable
+{
+    public const string MeterName = "Pipeline.Scoring";
+
+    private readonly bool ownsMeter;
+    private readonly Counter<long> framesScored;
+    private readonly Counter<long> framesFailed;
+    private readonly Counter<long> framesRejected;
+    private readonly Histogram<int> batchSize;
+    private readonly Histogram<double> batchDuration;
+    private readonly Histogram<double> frameLatency;
+    private readonly UpDownCounter<int> queuedFrames;
+
+    /// <param name="meterFactory">The host's factory (dependency injection); without one the meter is created and owned here.</param>
+    public ScoringMetrics(IMeterFactory? meterFactory = null)
+    {
+        ownsMeter = meterFactory is null;
+        Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        framesScored = Meter.CreateCounter<long>("pipeline.scoring.frames_scored", "{frame}", "Frames answered with a score.");
+        framesFailed = Meter.CreateCounter<long>("pipeline.scoring.frames_failed", "{frame}", "Frames answered with ScoringFailed, by failure kind.");
+        framesRejected = Meter.CreateCounter<long>("pipeline.scoring.frames_rejected", "{frame}", "Frames refused with ScoringBusy because the queue was full.");
+        batchSize = Meter.CreateHistogram<int>("pipeline.scoring.batch_size", "{frame}", "Frames per batch the device scored.");
+        batchDuration = Meter.CreateHistogram<double>("pipeline.scoring.batch_duration", "s", "Time the device took for one batch.");
+        frameLatency = Meter.CreateHistogram<double>("pipeline.scoring.frame_latency", "s", "From a frame's arrival at its scorer to its answer: waiting plus scoring.");
+        queuedFrames = Meter.CreateUpDownCounter<int>("pipeline.scoring.queued_frames", "{frame}", "Frames waiting for a batch.");
+    }
+
+    public Meter Meter { get; }
+
+    internal void BatchScored(string device, string modelVersion, int frames, TimeSpan duration)
+    {
+        var tags = new TagList { { "device", device }, { "model.version", modelVersion } };
+        framesScored.Add(frames, tags);
+        batchSize.Record(frames, tags);
+        batchDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    internal void FrameFailed(string device, ScoringFailureKind kind) =>
+        framesFailed.Add(1, new TagList { { "device", device }, { "kind", kind.ToString() } });
+
+    internal void FrameRejected(string device) => framesRejected.Add(1, new KeyValuePair<string, object?>("device", device));
+
+    internal void FrameAnswered(string device, TimeSpan latency) =>
+        frameLatency.Record(latency.TotalSeconds, new KeyValuePair<string, object?>("device", device));
+
+    internal void QueueChanged(string device, int delta)
+    {
+        if (delta != 0) queuedFrames.Add(delta, new KeyValuePair<string, object?>("device", device));
+    }
+
+    public void Dispose()
+    {
+        if (ownsMeter) Meter.Dispose();
+    }
+}

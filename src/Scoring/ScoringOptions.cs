@@ -1,0 +1,89 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Scoring;
+
+/// <summary>How a scoring node runs its models; bound from the configuration section <see cref="SectionName"/>.</summary>
+public sealed partial class ScoringOptions
+{
+    public const string SectionName = "Scoring";
+
+    /// <summary>
+    /// "auto" (every visible CUDA device, else the CPU), "cpu", "cuda" (every visible CUDA device) or "cuda:N"
+    /// (that one). One scorer runs per CUDA device; on the CPU, <see cref="CpuWorkers"/> scorers.
+    /// </summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>CPU threads for tensor work, split evenly over the CPU scorers; null leaves libtorch's choice (all cores).</summary>
+    public int? CpuThreads { get; set; }
+
+    /// <summary>Scorers on the CPU (used when the device is the CPU). One, using all threads, batches best.</summary>
+    public int CpuWorkers { get; set; } = 1;
+
+    /// <summary>Most views (frames × test views) in one batch; a frame with more views is scored alone.</summary>
+    public int MaxBatchViews { get; set; } = 64;
+
+    /// <summary>Longest a frame waits for a batch to fill while its device is idle.</summary>
+    public int MaxWaitMilliseconds { get; set; } = 20;
+
+    /// <summary>Frames a scorer keeps waiting; beyond this it answers <c>ScoringBusy</c> so the requester pauses.</summary>
+    public int MaxQueuedFrames { get; set; } = 256;
+
+    public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
+
+    /// <summary>Threads each CPU scorer asks libtorch for; null when <see cref="CpuThreads"/> is not set.</summary>
+    public int? ThreadsPerCpuWorker => CpuThreads is { } threads ? Math.Max(1, threads / Math.Max(1, CpuWorkers)) : null;
+
+    /// <summary>What is wrong with these options, one sentence each; empty when they are usable.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (!DevicePattern().IsMatch(Device.Trim()))
+            problems.Add($"{SectionName}:Device is '{Device}'; use auto, cpu, cuda or cuda:N.");
+        if (CpuThreads is < 1)
+            problems.Add($"{SectionName}:CpuThreads is {CpuThreads}; use at least 1, or leave it out for all cores.");
+        if (CpuWorkers < 1)
+            problems.Add($"{SectionName}:CpuWorkers is {CpuWorkers}; use at least 1.");
+        if (MaxBatchViews < 1)
+            problems.Add($"{SectionName}:MaxBatchViews is {MaxBatchViews}; use at least 1 (a frame's test views, or a multiple of them).");
+        if (MaxWaitMilliseconds < 0)
+            problems.Add($"{SectionName}:MaxWaitMilliseconds is {MaxWaitMilliseconds}; use 0 (no waiting) or more.");
+        if (MaxQueuedFrames < 1)
+            problems.Add($"{SectionName}:MaxQueuedFrames is {MaxQueuedFrames}; use at least 1.");
+        return problems;
+    }
+
+    /// <summary>These options when they are usable; otherwise an <see cref="OptionsValidationException"/> listing every problem.</summary>
+    public ScoringOptions Validated()
+    {
+        var problems = Problems();
+        return problems.Count == 0 ? this : throw new OptionsValidationException(SectionName, typeof(ScoringOptions), problems);
+    }
+
+    [GeneratedRegex(@"^(auto|cpu|cuda|cuda:\d+)$", RegexOptions.IgnoreCase)]
+    private static partial Regex DevicePattern();
+}
+
+/// <summary>Checks <see cref="ScoringOptions"/> when they are first used (and at start with ValidateOnStart).</summary>
+public sealed class ScoringOptionsValidator : IValidateOptions<ScoringOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScoringOptions options)
+    {
+        var problems = options.Problems();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+public static class ScoringOptionsRegistration
+{
+    /// <summary>Binds <see cref="ScoringOptions"/> from the "Scoring" section and validates them when the host starts.</summary>
+    public static OptionsBuilder<ScoringOptions> AddScoringOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<IValidateOptions<ScoringOptions>, ScoringOptionsValidator>();
+        return services.AddOptions<ScoringOptions>()
+            .Bind(configuration.GetSection(ScoringOptions.SectionName))
+            .ValidateOnStart();
+    }
+}

@@ -1,0 +1,113 @@
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Model;
+
+namespace Pipeline.Shared.Scoring;
+
+// The messages between the roles that send frames (ingest), run models (scoring) and watch them (health,
+// model registry). Replies go to the sender of the request.
+
+/// <summary>
+/// Asks a scorer to score one frame. The answer is exactly one of <see cref="FrameScored"/>,
+/// <see cref="ScoringFailed"/> or <see cref="ScoringBusy"/>.
+/// </summary>
+/// <param name="FrameId">The frame's identity, echoed in the answer.</param>
+/// <param name="CameraId">The camera that took it.</param>
+/// <param name="CapturedAt">When the camera took it.</param>
+/// <param name="IngestedAt">When ingest read it.</param>
+/// <param name="Image">The frame prepared with <see cref="InspectionViews.Prepare"/> at the model's image size.</param>
+/// <param name="Correlation">Opaque to the scorer and echoed in the answer: what the requester needs to finish the frame (its source partition and offset, say).</param>
+public sealed record ScoreFrame(
+    string FrameId,
+    string CameraId,
+    DateTimeOffset CapturedAt,
+    DateTimeOffset IngestedAt,
+    RgbImage Image,
+    object? Correlation = null);
+
+/// <summary>A frame's score and verdict, with the version of the model that gave them.</summary>
+/// <param name="BatchSize">How many frames the model scored together with this one (itself included).</param>
+public sealed record FrameScored(
+    string FrameId,
+    string CameraId,
+    double Score,
+    double Threshold,
+    string ModelVersion,
+    DateTimeOffset CapturedAt,
+    DateTimeOffset IngestedAt,
+    DateTimeOffset ScoredAt,
+    int BatchSize,
+    object? Correlation)
+{
+    /// <summary>The verdict: the part is flagged when its score is above the model's threshold.</summary>
+    public bool IsAnomalous => Score > Threshold;
+}
+
+/// <summary>Why a frame has no score; the requester still owns the frame and decides what becomes of it.</summary>
+public enum ScoringFailureKind
+{
+    /// <summary>The frame itself cannot be scored (wrong size for the model): retrying will not help; dead-letter it.</summary>
+    InvalidFrame,
+
+    /// <summary>The model failed on the batch the frame was in (device error, out of memory): retry it.</summary>
+    ModelFailed,
+
+    /// <summary>The scorer stopped or restarted before the frame was scored: retry it, on another scorer if need be.</summary>
+    Interrupted,
+}
+
+/// <summary>A frame that was accepted but not scored, and why.</summary>
+public sealed record ScoringFailed(
+    string FrameId,
+    string CameraId,
+    ScoringFailureKind Kind,
+    string Reason,
+    object? Correlation);
+
+/// <summary>
+/// Backpressure: the scorer's queue is full and the frame was not taken. The requester keeps the frame, pauses
+/// consuming and sends it again after <see cref="ScoringAvailable"/>.
+/// </summary>
+public sealed record ScoringBusy(
+    string FrameId,
+    string CameraId,
+    int QueuedFrames,
+    int QueueCapacity,
+    object? Correlation);
+
+/// <summary>
+/// Sent once, to every requester that got a <see cref="ScoringBusy"/>, when the queue has drained to half its
+/// capacity or less: consuming can resume.
+/// </summary>
+public sealed record ScoringAvailable(string Device, int FreeSlots);
+
+/// <summary>
+/// Puts a model to work. The scorer loads it on its device beside the current one and swaps between two
+/// batches; the answer is <see cref="ModelSwapped"/> or <see cref="ModelLoadFailed"/>.
+/// </summary>
+public sealed record LoadModel(ModelArtifact Artifact);
+
+/// <summary>From the next batch on, frames are scored by <paramref name="ModelVersion"/>.</summary>
+public sealed record ModelSwapped(string Device, string ModelVersion, string? PreviousVersion);
+
+/// <summary>The model could not be loaded; the scorer keeps the model it had.</summary>
+public sealed record ModelLoadFailed(string Device, string ModelVersion, string Reason);
+
+/// <summary>
+/// Asks for readiness, for health endpoints: a device's scorer answers <see cref="ScoringStatus"/>, a node's
+/// scoring router <see cref="ScoringNodeStatus"/>.
+/// </summary>
+public sealed record GetScoringStatus
+{
+    public static readonly GetScoringStatus Instance = new();
+}
+
+/// <summary>A scorer's state: ready when a model is loaded.</summary>
+/// <param name="Queued">Frames waiting for a batch.</param>
+/// <param name="InFlight">Frames in the batch the device is scoring now.</param>
+public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int Queued, int InFlight, string Device);
+
+/// <summary>The states of all scorers of a node; it is ready when it has scorers and each has a model.</summary>
+public sealed record ScoringNodeStatus(IReadOnlyList<ScoringStatus> Scorers)
+{
+    public bool Ready => Scorers.Count > 0 && Scorers.All(scorer => scorer.ModelLoaded);
+}

@@ -1,0 +1,172 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Pipeline.Scoring;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Scoring;
+using Xunit;
+
+namespace Pipeline.Tests.Scoring;
+
+/// <summary>The device scorer's protocol, with a stand-in model (see <see cref="FakeScoringModel"/>).</summary>
+public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly ScoringMetrics metrics = new();
+    private readonly TestProbe requester;
+    private readonly List<FakeScoringModel> loaded = [];
+
+    public DeviceScoringActorTests() => requester = CreateTestProbe();
+
+    // The fake model weighs 2 views per frame: 8 views make batches of up to 4 frames.
+    private static ScoringOptions Options(int maxWaitMilliseconds = 100, int maxQueuedFrames = 64, int maxBatchViews = 8) =>
+        new() { MaxBatchViews = maxBatchViews, MaxWaitMilliseconds = maxWaitMilliseconds, MaxQueuedFrames = maxQueuedFrames };
+
+    private IActorRef Scorer(ScoringOptions options) =>
+        Sys.ActorOf(DeviceScoringActor.Props("cuda:0", options, Load, metrics));
+
+    private IScoringModel Load(ModelArtifact artifact)
+    {
+        var model = FakeScoringModel.Load(artifact);
+        lock (loaded) loaded.Add((FakeScoringModel)model);
+        return model;
+    }
+
+    private IActorRef ScorerWithModel(ScoringOptions options, string version = "A")
+    {
+        var scorer = Scorer(options);
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact(version)), requester);
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped.ModelVersion == version);
+        return scorer;
+    }
+
+    private static ScoreFrame Frame(string id, byte value, int size = FakeScoringModel.Size) =>
+        new(id, "camera-1", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(1), FakeScoringModel.Frame(value, size), Correlation: $"offset of {id}");
+
+    [Fact]
+    public void A_frame_is_answered_with_its_score_verdict_model_version_and_correlation()
+    {
+        var scorer = ScorerWithModel(Options(maxWaitMilliseconds: 0));
+        scorer.Tell(Frame("f1", 150), requester);
+
+        var scored = requester.ExpectMsg<FrameScored>();
+        Assert.Equal(("f1", "camera-1", 1.5, 1.0, true, "A", "offset of f1"),
+            (scored.FrameId, scored.CameraId, scored.Score, scored.Threshold, scored.IsAnomalous, scored.ModelVersion, scored.Correlation));
+        Assert.Equal((DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(1)), (scored.CapturedAt, scored.IngestedAt));
+        Assert.True(scored.ScoredAt > scored.IngestedAt);
+        requester.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_batch_the_model_fails_on_fails_each_of_its_frames_and_scoring_goes_on()
+    {
+        var scorer = ScorerWithModel(Options(maxWaitMilliseconds: 10_000, maxBatchViews: 6)); // 3 frames fill a batch
+
+        EventFilter.Error(contains: "failed on cuda:0 scoring a batch of 3 frames").ExpectOne(() =>
+        {
+            scorer.Tell(Frame("f1", 10), requester);
+            scorer.Tell(Frame("f2", FakeScoringModel.Poison), requester);
+            scorer.Tell(Frame("f3", 30), requester);
+            var failed = requester.ReceiveN(3).Cast<ScoringFailed>().ToArray();
+            Assert.Equal(["f1", "f2", "f3"], failed.Select(f => f.FrameId));
+            Assert.All(failed, f => Assert.Equal(ScoringFailureKind.ModelFailed, f.Kind));
+            Assert.All(failed, f => Assert.Contains("out of memory", f.Reason));
+            Assert.Equal("offset of f2", failed[1].Correlation);
+        });
+
+        for (var i = 4; i <= 6; i++) scorer.Tell(Frame($"f{i}", (byte)(10 * i)), requester);
+        Assert.Equal([0.4, 0.5, 0.6], requester.ReceiveN(3).Cast<FrameScored>().Select(f => f.Score));
+    }
+
+    [Fact]
+    public void A_frame_of_the_wrong_size_fails_alone_as_invalid()
+    {
+        var scorer = ScorerWithModel(Options());
+        scorer.Tell(Frame("small", 10), requester);
+        scorer.Tell(Frame("large", 20, size: 16), requester);
+
+        var answers = requester.ReceiveN(2);
+        var invalid = Assert.Single(answers.OfType<ScoringFailed>());
+        Assert.Equal(("large", ScoringFailureKind.InvalidFrame), (invalid.FrameId, invalid.Kind));
+        Assert.Contains("16×16", invalid.Reason);
+        Assert.Equal("small", Assert.Single(answers.OfType<FrameScored>()).FrameId);
+    }
+
+    [Fact]
+    public void Frames_wait_for_a_model_and_the_status_tells_when_the_scorer_is_ready()
+    {
+        var scorer = Scorer(Options(maxWaitMilliseconds: 0));
+        scorer.Tell(Frame("f1", 10), requester);
+        scorer.Tell(Frame("f2", 20), requester);
+        scorer.Tell(GetScoringStatus.Instance, requester);
+        Assert.Equal(new ScoringStatus(false, null, 2, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
+
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        var answers = requester.ReceiveN(3).ToArray();
+        Assert.Equal(new ModelSwapped("cuda:0", "A", null), answers[0]);
+        Assert.Equal(["f1", "f2"], answers.OfType<FrameScored>().Select(f => f.FrameId));
+
+        scorer.Tell(GetScoringStatus.Instance, requester);
+        Assert.Equal(new ScoringStatus(true, "A", 0, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
+    }
+
+    [Fact]
+    public void A_full_queue_answers_busy_and_says_when_it_has_room_again()
+    {
+        var scorer = Scorer(Options(maxWaitMilliseconds: 0, maxQueuedFrames: 2));
+        scorer.Tell(Frame("f1", 10), requester);
+        scorer.Tell(Frame("f2", 20), requester);
+        scorer.Tell(Frame("f3", 30), requester);
+        Assert.Equal(new ScoringBusy("f3", "camera-1", 2, 2, "offset of f3"), requester.ExpectMsg<ScoringBusy>());
+
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        requester.ExpectMsg<ModelSwapped>();
+        requester.ExpectMsg<ScoringAvailable>(available => available.FreeSlots == 2);
+        Assert.Equal(["f1", "f2"], requester.ReceiveN(2).Cast<FrameScored>().Select(f => f.FrameId));
+    }
+
+    [Fact]
+    public void A_model_that_cannot_be_loaded_is_refused_and_the_current_one_keeps_scoring()
+    {
+        var scorer = ScorerWithModel(Options(maxWaitMilliseconds: 0));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("broken-B")), requester);
+        var refused = requester.ExpectMsg<ModelLoadFailed>();
+        Assert.Equal(("cuda:0", "broken-B"), (refused.Device, refused.ModelVersion));
+        Assert.Contains("do not fit", refused.Reason);
+
+        scorer.Tell(Frame("f1", 10), requester);
+        Assert.Equal("A", requester.ExpectMsg<FrameScored>().ModelVersion);
+    }
+
+    [Fact]
+    public void The_replaced_model_is_disposed_once_swapped_out_and_the_last_one_when_the_scorer_stops()
+    {
+        var scorer = ScorerWithModel(Options(maxWaitMilliseconds: 0));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("B")), requester);
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped is { ModelVersion: "B", PreviousVersion: "A" });
+        AwaitAssert(() => Assert.True(loaded[0].Disposed));
+        Assert.False(loaded[1].Disposed);
+
+        Watch(scorer);
+        Sys.Stop(scorer);
+        ExpectTerminated(scorer);
+        AwaitAssert(() => Assert.True(loaded[1].Disposed));
+    }
+
+    [Fact]
+    public void A_stopping_scorer_answers_the_frames_it_holds_as_interrupted()
+    {
+        var scorer = Scorer(Options());
+        scorer.Tell(Frame("f1", 10), requester);
+        scorer.Tell(GetScoringStatus.Instance, requester);
+        requester.ExpectMsg<ScoringStatus>(status => status.Queued == 1);
+
+        Sys.Stop(scorer);
+        var failed = requester.ExpectMsg<ScoringFailed>();
+        Assert.Equal(("f1", ScoringFailureKind.Interrupted), (failed.FrameId, failed.Kind));
+    }
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        metrics.Dispose();
+    }
+}

@@ -1,0 +1,83 @@
+using Pipeline.Scoring;
+using Xunit;
+
+namespace Pipeline.Tests.Scoring;
+
+public class DynamicBatcherTests
+{
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMilliseconds(20);
+    private readonly ManualClock clock = new();
+
+    private DynamicBatcher<int> Batcher(int maxBatchViews) => new(maxBatchViews, MaxWait, clock);
+
+    [Fact]
+    public void A_batch_is_ready_as_soon_as_it_holds_the_most_views_allowed()
+    {
+        var batcher = Batcher(maxBatchViews: 16);
+        for (var frame = 1; frame <= 3; frame++) batcher.Add(frame);
+        Assert.Empty(batcher.TakeReady(viewsPerFrame: 4));
+
+        batcher.Add(4);
+        batcher.Add(5);
+        Assert.Equal([1, 2, 3, 4], batcher.TakeReady(viewsPerFrame: 4));
+        Assert.Equal(1, batcher.Count);
+    }
+
+    [Fact]
+    public void A_partial_batch_is_ready_when_its_oldest_frame_has_waited_the_longest_wait()
+    {
+        var batcher = Batcher(maxBatchViews: 64);
+        batcher.Add(1);
+        clock.Advance(TimeSpan.FromMilliseconds(15));
+        batcher.Add(2);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), batcher.DueIn());
+        Assert.Empty(batcher.TakeReady(viewsPerFrame: 4));
+
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        Assert.Equal(TimeSpan.Zero, batcher.DueIn());
+        Assert.Equal([1, 2], batcher.TakeReady(viewsPerFrame: 4));
+        Assert.Null(batcher.DueIn());
+    }
+
+    [Fact]
+    public void A_frame_is_never_split_a_batch_holds_whole_frames_only()
+    {
+        var batcher = Batcher(maxBatchViews: 10);
+        for (var frame = 1; frame <= 5; frame++) batcher.Add(frame);
+
+        // 3 views per frame: 3 frames (9 views) fit in 10, a fourth would need 12.
+        Assert.Equal([1, 2, 3], batcher.TakeReady(viewsPerFrame: 3));
+        clock.Advance(MaxWait);
+        Assert.Equal([4, 5], batcher.TakeReady(viewsPerFrame: 3));
+    }
+
+    [Fact]
+    public void A_frame_with_more_views_than_a_batch_holds_goes_alone()
+    {
+        var batcher = Batcher(maxBatchViews: 8);
+        batcher.Add(1);
+        batcher.Add(2);
+        Assert.Equal([1], batcher.TakeReady(viewsPerFrame: 16));
+        Assert.Equal([2], batcher.TakeReady(viewsPerFrame: 16));
+    }
+
+    [Fact]
+    public void A_freed_device_takes_what_waits_without_waiting_longer_up_to_a_full_batch()
+    {
+        var batcher = Batcher(maxBatchViews: 8);
+        for (var frame = 1; frame <= 3; frame++) batcher.Add(frame);
+        Assert.Equal([1, 2], batcher.TakeNext(viewsPerFrame: 4));
+        Assert.Equal([3], batcher.TakeNext(viewsPerFrame: 4));
+        Assert.Empty(batcher.TakeNext(viewsPerFrame: 4));
+    }
+
+    [Fact]
+    public void Frames_leave_in_the_order_they_came_and_TakeAll_empties_the_batcher()
+    {
+        var batcher = Batcher(maxBatchViews: 4);
+        for (var frame = 1; frame <= 6; frame++) batcher.Add(frame);
+        Assert.Equal([1, 2, 3, 4], batcher.TakeReady(viewsPerFrame: 1));
+        Assert.Equal([5, 6], batcher.TakeAll());
+        Assert.Equal(0, batcher.Count);
+    }
+}

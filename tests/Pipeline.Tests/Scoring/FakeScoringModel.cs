@@ -1,0 +1,56 @@
+using Pipeline.Scoring;
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Model;
+
+namespace Pipeline.Tests.Scoring;
+
+/// <summary>
+/// A stand-in model for actor tests: a frame's score is its first byte / 100, and a batch holding a frame whose
+/// first byte is <see cref="Poison"/> throws, as a device error would. The threshold is 1.
+/// </summary>
+internal sealed class FakeScoringModel(string version, int imageSize = FakeScoringModel.Size) : IScoringModel
+{
+    public const int Size = 8;
+    public const byte Poison = 255;
+
+    private int disposed;
+
+    public string Version { get; } = version;
+    public int ImageSize { get; } = imageSize;
+    public int ViewsPerFrame => 2;
+    public double Threshold => 1;
+    public bool Disposed => Volatile.Read(ref disposed) == 1;
+
+    /// <summary>Loads any artifact as a fake model of its version; an artifact whose version starts with "broken" fails to load.</summary>
+    public static IScoringModel Load(ModelArtifact artifact) =>
+        artifact.Manifest.ModelVersion.StartsWith("broken", StringComparison.Ordinal)
+            ? throw new ModelArtifactException(artifact.Manifest.ModelVersion, "has weights that do not fit its flow configuration")
+            : new FakeScoringModel(artifact.Manifest.ModelVersion);
+
+    /// <summary>An artifact that only names a version (its weights are empty).</summary>
+    public static ModelArtifact Artifact(string version) => ModelArtifact.Create(new ModelManifest
+    {
+        ModelVersion = version,
+        CreatedAt = DateTimeOffset.UnixEpoch,
+        BackboneSha256 = new string('0', 64),
+        ImageSize = Size,
+        TestViews = 2,
+        Rotations = true,
+        Flow = new FlowConfig { FeatureSize = FeaturePyramid.FeatureSize, CouplingBlocks = 1, HiddenWidth = 1 },
+        Threshold = 1,
+        FalseAlarmRate = 0.05,
+    }, []);
+
+    /// <summary>A uniform frame whose fake score is <paramref name="value"/> / 100.</summary>
+    public static RgbImage Frame(byte value, int size = Size) => new(size, size, Enumerable.Repeat(value, size * size * 3).ToArray());
+
+    public double[] Score(IReadOnlyList<RgbImage> frames)
+    {
+        ObjectDisposedException.ThrowIf(Disposed, this);
+        if (frames.Any(frame => frame.Pixels[0] == Poison))
+            throw new InvalidOperationException("CUDA error: out of memory");
+        return frames.Select(frame => frame.Pixels[0] / 100.0).ToArray();
+    }
+
+    public void Dispose() => Volatile.Write(ref disposed, 1);
+}

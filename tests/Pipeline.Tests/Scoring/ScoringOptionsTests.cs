@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using Pipeline.Scoring;
+using Pipeline.Shared;
+using Xunit;
+
+namespace Pipeline.Tests.Scoring;
+
+public class ScoringOptionsTests
+{
+    [Fact]
+    public void Options_bind_from_the_Scoring_section()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Scoring:Device"] = "cuda:1",
+            ["Scoring:CpuThreads"] = "4",
+            ["Scoring:MaxBatchViews"] = "128",
+            ["Scoring:MaxWaitMilliseconds"] = "5",
+            ["Scoring:MaxQueuedFrames"] = "32",
+        }).Build();
+
+        var options = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>()!;
+
+        Assert.Equal(("cuda:1", 4, 128, TimeSpan.FromMilliseconds(5), 32),
+            (options.Device, options.CpuThreads, options.MaxBatchViews, options.MaxWait, options.MaxQueuedFrames));
+        Assert.Empty(options.Problems());
+    }
+
+    [Fact]
+    public void Invalid_options_are_refused_with_every_problem_named()
+    {
+        var options = new ScoringOptions { Device = "gpu", MaxBatchViews = 0, MaxQueuedFrames = -1 };
+        var error = Assert.Throws<OptionsValidationException>(() => options.Validated());
+        Assert.Equal(3, error.Failures.Count());
+        Assert.Contains(error.Failures, failure => failure.Contains("Scoring:Device is 'gpu'"));
+        Assert.False(new ScoringOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("auto", 2, new[] { "cuda:0", "cuda:1" })]
+    [InlineData("auto", 0, new[] { "cpu", "cpu" })]
+    [InlineData("cuda", 3, new[] { "cuda:0", "cuda:1", "cuda:2" })]
+    [InlineData("cuda:1", 2, new[] { "cuda:1" })]
+    [InlineData("CPU", 2, new[] { "cpu", "cpu" })]
+    public void One_scorer_runs_per_GPU_or_the_configured_number_on_the_CPU(string device, int gpus, string[] expected)
+    {
+        var options = new ScoringOptions { Device = device, CpuWorkers = 2 };
+        Assert.Equal(expected, ScoringActors.SelectDevices(options, gpus));
+    }
+
+    [Theory]
+    [InlineData("cuda", 0)]
+    [InlineData("cuda:2", 2)]
+    public void Asking_for_a_GPU_that_is_not_there_says_which_exist(string device, int gpus)
+    {
+        var error = Assert.Throws<PipelineInputException>(() => ScoringActors.SelectDevices(new ScoringOptions { Device = device }, gpus));
+        Assert.Contains($"'{device}'", error.Message);
+    }
+
+    [Fact]
+    public void CPU_threads_are_split_over_the_CPU_scorers()
+    {
+        Assert.Equal(3, new ScoringOptions { CpuThreads = 6, CpuWorkers = 2 }.ThreadsPerCpuWorker);
+        Assert.Null(new ScoringOptions { CpuWorkers = 2 }.ThreadsPerCpuWorker);
+    }
+}
