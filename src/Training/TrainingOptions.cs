@@ -16,7 +16,7 @@ public sealed record TrainingOptions
     public int TrainViews { get; init; } = 8;
     /// <summary>Evenly spaced rotations per image at test time (the score is the mean over them).</summary>
     public int TestViews { get; init; } = 16;
-    public int Epochs { get; init; } = 40;
+    public int Epochs { get; init; } = 30;
     /// <summary>Feature vectors (views) per optimisation step.</summary>
     public int BatchSize { get; init; } = 96;
     public double LearningRate { get; init; } = 2e-4;
@@ -25,7 +25,7 @@ public sealed record TrainingOptions
     public double AdamEpsilon { get; init; } = 1e-4;
     public double WeightDecay { get; init; } = 1e-5;
     public int CouplingBlocks { get; init; } = 8;
-    public int HiddenWidth { get; init; } = 2048;
+    public int HiddenWidth { get; init; } = 512;
     public double Dropout { get; init; }
     public double ClampAlpha { get; init; } = 3.0;
     public AugmentationOptions Augmentation { get; init; } = new();
