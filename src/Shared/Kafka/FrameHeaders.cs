@@ -1,0 +1,214 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Pipeline.Shared.Kafka;
+
+/// <summary>Header names of a frame message; values are UTF-8 text.</summary>
+public static class FrameHeaderNames
+{
+    public const string FrameId = "frame-id";
+    public const string CameraId = "camera-id";
+    public const string CapturedAt = "captured-at";
+    public const string ContentType = "content-type";
+    public const string Label = "label";
+}
+
+/// <summary>Why a frame's key or headers cannot be used: a <see cref="DeadLetterReasons"/> code and a sentence.</summary>
+public sealed record FrameRejection(string ReasonCode, string Detail);
+
+/// <summary>The outcome of <see cref="FrameHeaders.Parse"/>: the frame's metadata, or why it is refused.</summary>
+public sealed record FrameParseResult
+{
+    private FrameParseResult(FrameMetadata? metadata, FrameRejection? rejection)
+    {
+        Metadata = metadata;
+        Rejection = rejection;
+    }
+
+    public FrameMetadata? Metadata { get; }
+
+    public FrameRejection? Rejection { get; }
+
+    [MemberNotNullWhen(true, nameof(Metadata))]
+    [MemberNotNullWhen(false, nameof(Rejection))]
+    public bool IsValid => Metadata is not null;
+
+    public static FrameParseResult Valid(FrameMetadata metadata) => new(metadata, null);
+
+    public static FrameParseResult Rejected(string reasonCode, string detail) => new(null, new FrameRejection(reasonCode, detail));
+}
+
+/// <summary>
+/// The frame input contract's headers (docs/events.md): reads them on the consuming side without
+/// throwing (a bad frame is dead-lettered with the reason), writes them on the producing side.
+/// </summary>
+public static class FrameHeaders
+{
+    private static readonly string[] RequiredHeaders =
+        [FrameHeaderNames.FrameId, FrameHeaderNames.CameraId, FrameHeaderNames.CapturedAt, FrameHeaderNames.ContentType];
+
+    private static readonly string[] KnownHeaders = [.. RequiredHeaders, FrameHeaderNames.Label];
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>ISO 8601 date-times: seconds required, fraction optional, offset or Z (UTC when absent).</summary>
+    private static readonly string[] IsoFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK",
+    ];
+
+    /// <summary>
+    /// The metadata of a frame message with key <paramref name="key"/>, or the reason it cannot be used.
+    /// <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
+    /// (<c>1740816930123</c>); <c>label</c> is optional. Never throws for a bad frame.
+    /// </summary>
+    public static FrameParseResult Parse(Headers? headers, string? key)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in KnownHeaders)
+        {
+            if (headers is null || !headers.TryGetLastBytes(name, out var bytes) || bytes is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                values[name] = StrictUtf8.GetString(bytes).Trim();
+            }
+            catch (DecoderFallbackException)
+            {
+                return FrameParseResult.Rejected(DeadLetterReasons.InvalidHeader, $"Header '{name}' is not UTF-8 text.");
+            }
+        }
+
+        foreach (var required in RequiredHeaders)
+        {
+            if (!values.TryGetValue(required, out var value) || value.Length == 0)
+            {
+                return FrameParseResult.Rejected(
+                    DeadLetterReasons.MissingHeader, $"Required header '{required}' is {(values.ContainsKey(required) ? "empty" : "missing")}.");
+            }
+        }
+
+        var cameraId = values[FrameHeaderNames.CameraId];
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            return FrameParseResult.Rejected(
+                DeadLetterReasons.MissingKey, $"The message has no key; it must be the camera id ('{cameraId}') so that a camera's frames stay in order.");
+        }
+
+        if (!string.Equals(key.Trim(), cameraId, StringComparison.Ordinal))
+        {
+            return FrameParseResult.Rejected(
+                DeadLetterReasons.CameraIdMismatch, $"The message key '{key}' differs from header '{FrameHeaderNames.CameraId}' '{cameraId}'; both must name the camera.");
+        }
+
+        var capturedAtText = values[FrameHeaderNames.CapturedAt];
+        if (!TryParseCapturedAt(capturedAtText, out var capturedAt))
+        {
+            return FrameParseResult.Rejected(
+                DeadLetterReasons.InvalidCapturedAt,
+                $"Header '{FrameHeaderNames.CapturedAt}' '{capturedAtText}' is neither an ISO 8601 date-time (2025-03-01T08:15:30.123Z) nor epoch milliseconds.");
+        }
+
+        var contentType = FrameContentTypes.All.FirstOrDefault(
+            known => string.Equals(known, values[FrameHeaderNames.ContentType], StringComparison.OrdinalIgnoreCase));
+        if (contentType is null)
+        {
+            return FrameParseResult.Rejected(
+                DeadLetterReasons.UnsupportedContentType,
+                $"Header '{FrameHeaderNames.ContentType}' '{values[FrameHeaderNames.ContentType]}' is not one of {string.Join(", ", FrameContentTypes.All)}.");
+        }
+
+        FrameLabel? label = null;
+        if (values.TryGetValue(FrameHeaderNames.Label, out var labelText))
+        {
+            if (!TryParseLabel(labelText, out var parsed))
+            {
+                return FrameParseResult.Rejected(
+                    DeadLetterReasons.UnknownLabel, $"Header '{FrameHeaderNames.Label}' '{labelText}' is not 'good' or 'defect' (or leave the header out).");
+            }
+
+            label = parsed;
+        }
+
+        return FrameParseResult.Valid(new FrameMetadata(values[FrameHeaderNames.FrameId], cameraId, capturedAt, contentType, label));
+    }
+
+    /// <summary>
+    /// The headers of a frame message for producers (the camera simulator); <c>captured-at</c> is
+    /// written as ISO 8601. The key to send with them is <see cref="FrameMetadata.CameraId"/>.
+    /// </summary>
+    public static Headers Create(FrameMetadata metadata)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(metadata.FrameId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(metadata.CameraId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(metadata.ContentType);
+        var headers = new Headers
+        {
+            { FrameHeaderNames.FrameId, Encoding.UTF8.GetBytes(metadata.FrameId) },
+            { FrameHeaderNames.CameraId, Encoding.UTF8.GetBytes(metadata.CameraId) },
+            { FrameHeaderNames.CapturedAt, Encoding.UTF8.GetBytes(metadata.CapturedAt.ToString("O", CultureInfo.InvariantCulture)) },
+            { FrameHeaderNames.ContentType, Encoding.UTF8.GetBytes(metadata.ContentType) },
+        };
+        if (metadata.Label is { } label)
+        {
+            headers.Add(FrameHeaderNames.Label, Encoding.UTF8.GetBytes(LabelText(label)));
+        }
+
+        return headers;
+    }
+
+    /// <summary>A frame message for producers: key camera id, value the encoded image, headers from <see cref="Create"/>.</summary>
+    public static Message<string, byte[]> CreateMessage(FrameMetadata metadata, byte[] encodedImage) =>
+        new() { Key = metadata.CameraId, Value = encodedImage, Headers = Create(metadata) };
+
+    /// <summary>The contract's text for a label: "good" or "defect".</summary>
+    public static string LabelText(FrameLabel label) => label switch
+    {
+        FrameLabel.Good => "good",
+        FrameLabel.Defect => "defect",
+        _ => throw new ArgumentOutOfRangeException(nameof(label), label, "Only good and defect are labels."),
+    };
+
+    /// <summary>Reads "good" or "defect" (any case).</summary>
+    public static bool TryParseLabel(string text, out FrameLabel label)
+    {
+        foreach (var candidate in Enum.GetValues<FrameLabel>())
+        {
+            if (string.Equals(text.Trim(), LabelText(candidate), StringComparison.OrdinalIgnoreCase))
+            {
+                label = candidate;
+                return true;
+            }
+        }
+
+        label = default;
+        return false;
+    }
+
+    /// <summary>Reads ISO 8601 (offset or Z; UTC when none) or epoch milliseconds (digits only).</summary>
+    public static bool TryParseCapturedAt(string text, out DateTimeOffset capturedAt)
+    {
+        text = text.Trim();
+        if (text.Length > 0 && text.All(char.IsAsciiDigit))
+        {
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+                && milliseconds <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                capturedAt = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+                return true;
+            }
+
+            capturedAt = default;
+            return false;
+        }
+
+        return DateTimeOffset.TryParseExact(
+            text, IsoFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out capturedAt);
+    }
+}

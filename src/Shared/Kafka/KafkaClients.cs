@@ -1,0 +1,165 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Pipeline.Shared.Kafka;
+
+/// <summary>
+/// Makes the pipeline's Kafka producers and consumers from <see cref="KafkaOptions"/>, with the settings
+/// the delivery guarantees rest on: idempotent producers that wait for all in-sync replicas, and
+/// consumers that never commit on their own (the caller commits after its results are acknowledged,
+/// see <see cref="OffsetCommitTracker"/>). Keys are camera ids (strings), values raw bytes.
+/// </summary>
+public static class KafkaClients
+{
+    /// <summary>How long a producer waits to batch messages; small, frames are latency-bound.</summary>
+    public const int LingerMilliseconds = 5;
+
+    /// <summary>librdkafka's default <c>fetch.max.bytes</c>; raised when single messages may be larger.</summary>
+    private const int DefaultFetchMaxBytes = 52_428_800;
+
+    /// <summary>librdkafka's default <c>receive.message.max.bytes</c>; it must exceed a whole fetch by 512 bytes.</summary>
+    private const int DefaultReceiveMessageMaxBytes = 100_000_000;
+
+    /// <summary>
+    /// Producer settings: <c>enable.idempotence=true</c>, <c>acks=all</c>, lz4 compression (cheap; JSON
+    /// and BMP frames shrink a lot, JPEG/PNG frames pass nearly unchanged), <c>message.max.bytes</c>
+    /// from <see cref="KafkaOptions.MaxMessageBytes"/>.
+    /// </summary>
+    /// <param name="purpose">What the producer is for ("results", "camera-simulator"); appended to the client id.</param>
+    public static ProducerConfig ProducerConfig(KafkaOptions options, string purpose)
+    {
+        ThrowIfInvalid(options.Validate(), "producer");
+        var config = new ProducerConfig(CommonSettings(options, purpose))
+        {
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            LingerMs = LingerMilliseconds,
+            CompressionType = CompressionType.Lz4,
+            MessageMaxBytes = options.MaxMessageBytes,
+        };
+        return config;
+    }
+
+    /// <summary>
+    /// Consumer settings: no automatic commits or offset stores, reading from the earliest offset when
+    /// the group has none, cooperative-sticky assignment, fetch sizes that fit
+    /// <see cref="KafkaOptions.MaxMessageBytes"/> images.
+    /// </summary>
+    public static ConsumerConfig ConsumerConfig(KafkaOptions options)
+    {
+        ThrowIfInvalid(options.ValidateForConsumer(), "consumer");
+        var fetchMaxBytes = Math.Max(DefaultFetchMaxBytes, options.MaxMessageBytes);
+        var config = new ConsumerConfig(CommonSettings(options, options.ConsumerGroup))
+        {
+            GroupId = options.ConsumerGroup.Trim(),
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            MaxPartitionFetchBytes = options.MaxMessageBytes,
+            FetchMaxBytes = fetchMaxBytes,
+            ReceiveMessageMaxBytes = Math.Max(DefaultReceiveMessageMaxBytes, fetchMaxBytes + 512),
+        };
+        return config;
+    }
+
+    /// <summary>
+    /// An idempotent producer (<see cref="ProducerConfig"/>). Errors and librdkafka's log go to
+    /// <paramref name="logger"/> when one is given (to standard error otherwise).
+    /// </summary>
+    public static IProducer<string, byte[]> CreateProducer(KafkaOptions options, string purpose, ILogger? logger = null)
+    {
+        var builder = new ProducerBuilder<string, byte[]>(ProducerConfig(options, purpose));
+        if (logger is not null)
+        {
+            builder.SetErrorHandler((producer, error) => LogError(logger, producer.Name, error));
+            builder.SetLogHandler((_, message) => LogMessage(logger, message));
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// A group consumer (<see cref="ConsumerConfig"/>). Errors and librdkafka's log go to
+    /// <paramref name="logger"/> when one is given. <paramref name="configure"/> adds what the role
+    /// needs on the builder, typically partition assigned/revoked/lost handlers that keep its
+    /// <see cref="OffsetCommitTracker"/> in step.
+    /// </summary>
+    public static IConsumer<string, byte[]> CreateConsumer(
+        KafkaOptions options,
+        ILogger? logger = null,
+        Action<ConsumerBuilder<string, byte[]>>? configure = null)
+    {
+        var builder = new ConsumerBuilder<string, byte[]>(ConsumerConfig(options));
+        if (logger is not null)
+        {
+            builder.SetErrorHandler((consumer, error) => LogError(logger, consumer.Name, error));
+            builder.SetLogHandler((_, message) => LogMessage(logger, message));
+        }
+
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+
+    private static Dictionary<string, string> CommonSettings(KafkaOptions options, string purpose)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(purpose);
+        // Extra first: the typed options and guarantees set after it win (Validate refuses overlaps anyway).
+        var settings = new Dictionary<string, string>(options.Extra.Select(e => KeyValuePair.Create(e.Key.Trim(), e.Value)), StringComparer.Ordinal)
+        {
+            ["bootstrap.servers"] = options.BootstrapServers.Trim(),
+            ["client.id"] = $"{options.ClientId.Trim()}-{purpose.Trim()}",
+            ["security.protocol"] = options.NormalizedSecurityProtocol,
+        };
+        if (options.NormalizedSaslMechanism is { } mechanism)
+        {
+            settings["sasl.mechanism"] = mechanism;
+        }
+
+        if (!string.IsNullOrEmpty(options.SaslUsername))
+        {
+            settings["sasl.username"] = options.SaslUsername;
+        }
+
+        if (!string.IsNullOrEmpty(options.SaslPassword))
+        {
+            settings["sasl.password"] = options.SaslPassword;
+        }
+
+        if (!string.IsNullOrEmpty(options.SslCaLocation))
+        {
+            settings["ssl.ca.location"] = options.SslCaLocation;
+        }
+
+        return settings;
+    }
+
+    private static void ThrowIfInvalid(IReadOnlyList<string> problems, string client)
+    {
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(
+                $"The Kafka options cannot make a {client}:{Environment.NewLine}  " + string.Join($"{Environment.NewLine}  ", problems));
+        }
+    }
+
+    private static void LogError(ILogger logger, string client, Error error)
+    {
+        // Most errors (a broker down, a timeout) are transient and librdkafka retries; fatal ones end the client.
+        var level = error.IsFatal ? LogLevel.Critical : LogLevel.Warning;
+        logger.Log(level, "Kafka client {Client}: {Reason} ({Code})", client, error.Reason, error.Code);
+    }
+
+    private static void LogMessage(ILogger logger, LogMessage message)
+    {
+        var level = message.Level switch
+        {
+            SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
+            SyslogLevel.Error => LogLevel.Error,
+            SyslogLevel.Warning => LogLevel.Warning,
+            SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+            _ => LogLevel.Debug,
+        };
+        logger.Log(level, "Kafka client {Client} [{Facility}]: {Message}", message.Name, message.Facility, message.Message);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Shared.Kafka;
+using Xunit;
+
+namespace Pipeline.Tests.Kafka;
+
+public class InspectionEventsTests
+{
+    private static readonly InspectionResult Result = new()
+    {
+        FrameId = "f-0001",
+        CameraId = "cam-7",
+        Score = 3.25,
+        Threshold = 2.5,
+        Verdict = InspectionVerdict.Anomalous,
+        ModelVersion = "20250301T0800Z",
+        CapturedAt = new DateTimeOffset(2025, 3, 1, 8, 15, 30, 123, TimeSpan.Zero),
+        IngestedAt = new DateTimeOffset(2025, 3, 1, 8, 15, 30, 140, TimeSpan.Zero),
+        ScoredAt = new DateTimeOffset(2025, 3, 1, 8, 15, 30, 210, TimeSpan.Zero),
+        PublishedAt = new DateTimeOffset(2025, 3, 1, 8, 15, 30, 215, TimeSpan.Zero),
+        SourcePartition = 3,
+        SourceOffset = 1042,
+    };
+
+    private static string Text(byte[] json) => Encoding.UTF8.GetString(json);
+
+    [Fact]
+    public void A_result_is_written_as_snake_case_json_with_its_schema_version()
+    {
+        var json = JsonNode.Parse(InspectionEvents.Serialize(Result))!.AsObject();
+
+        Assert.Equal(
+            ["schema_version", "frame_id", "camera_id", "score", "threshold", "verdict", "model_version", "captured_at",
+             "ingested_at", "scored_at", "published_at", "source_partition", "source_offset"],
+            json.Select(p => p.Key));
+        Assert.Equal(1, (int)json["schema_version"]!);
+        Assert.Equal("anomalous", (string)json["verdict"]!);
+        Assert.Equal("2025-03-01T08:15:30.123+00:00", (string)json["captured_at"]!);
+        Assert.Equal(1042, (long)json["source_offset"]!);
+    }
+
+    [Fact]
+    public void A_result_round_trips()
+    {
+        Assert.Equal(Result, InspectionEvents.DeserializeInspectionResult(InspectionEvents.Serialize(Result)));
+
+        var unpublished = Result with { PublishedAt = null, Verdict = InspectionVerdict.Good };
+        var json = InspectionEvents.Serialize(unpublished);
+        Assert.DoesNotContain("published_at", Text(json));
+        Assert.Contains("\"verdict\":\"good\"", Text(json));
+        Assert.Equal(unpublished, InspectionEvents.DeserializeInspectionResult(json));
+    }
+
+    [Fact]
+    public void Label_feedback_round_trips()
+    {
+        var feedback = new LabelFeedback { FrameId = "f-0001", Label = FrameLabel.Defect };
+
+        var json = InspectionEvents.Serialize(feedback);
+
+        Assert.Equal("""{"schema_version":1,"frame_id":"f-0001","label":"defect"}""", Text(json));
+        Assert.Equal(feedback, InspectionEvents.DeserializeLabelFeedback(json));
+    }
+
+    [Fact]
+    public void A_newer_schema_version_is_refused_before_anything_else()
+    {
+        var json = """{"schema_version":2,"frame_id":"f-1","something_new":{}}"""u8.ToArray();
+
+        var error = Assert.Throws<EventFormatException>(() => InspectionEvents.DeserializeInspectionResult(json));
+
+        Assert.Contains("schema version 2", error.Message);
+        Assert.Contains("Upgrade", error.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"frame_id":"f-1","label":"good"}""", "schema_version")]
+    [InlineData("""{"schema_version":"1","frame_id":"f-1","label":"good"}""", "schema_version")]
+    [InlineData("""{"schema_version":1,"label":"good"}""", "frame_id")]
+    [InlineData("""{"schema_version":1,"frame_id":null,"label":"good"}""", "frame_id")]
+    [InlineData("""{"schema_version":1,"frame_id":"f-1","label":"scratched"}""", "label")]
+    [InlineData("""{"schema_version":1,"frame_id":"f-1","label":1}""", "label")]
+    [InlineData("""[1, 2]""", "not an object")]
+    [InlineData("""{"schema_version":1,""", "not valid")]
+    public void Invalid_label_feedback_is_refused_saying_what_is_wrong(string json, string expected)
+    {
+        var error = Assert.Throws<EventFormatException>(() => InspectionEvents.DeserializeLabelFeedback(Encoding.UTF8.GetBytes(json)));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void A_result_missing_a_field_is_refused()
+    {
+        var json = JsonNode.Parse(InspectionEvents.Serialize(Result))!.AsObject();
+        json.Remove("score");
+
+        var error = Assert.Throws<EventFormatException>(
+            () => InspectionEvents.DeserializeInspectionResult(Encoding.UTF8.GetBytes(json.ToJsonString())));
+
+        Assert.Contains("score", error.Message);
+    }
+
+    [Fact]
+    public void A_result_with_a_score_that_is_not_a_number_is_not_published()
+    {
+        var error = Assert.Throws<ArgumentException>(() => InspectionEvents.Serialize(Result with { Score = double.NaN }));
+
+        Assert.Contains("f-0001", error.Message);
+    }
+
+    [Fact]
+    public void Every_result_goes_to_the_results_topic_and_anomalous_ones_to_the_anomalies_topic_too()
+    {
+        var topics = new TopicNames();
+
+        Assert.Equal(["inspection-results", "anomalies"], topics.DestinationsOf(Result));
+        Assert.Equal(["inspection-results"], topics.DestinationsOf(Result with { Verdict = InspectionVerdict.Good }));
+    }
+
+    [Theory]
+    [InlineData(2.5, 2.5, InspectionVerdict.Good)]
+    [InlineData(2.51, 2.5, InspectionVerdict.Anomalous)]
+    [InlineData(0.1, 2.5, InspectionVerdict.Good)]
+    public void A_score_above_the_threshold_is_anomalous(double score, double threshold, InspectionVerdict expected)
+    {
+        Assert.Equal(expected, InspectionResult.VerdictFor(score, threshold));
+    }
+
+    [Fact]
+    public void Event_messages_are_keyed_by_camera_and_name_their_frame()
+    {
+        var message = InspectionEvents.ToMessage(Result);
+        Assert.Equal("cam-7", message.Key);
+        Assert.Equal("f-0001", Encoding.UTF8.GetString(message.Headers.GetLastBytes("frame-id")));
+        Assert.Equal("application/json", Encoding.UTF8.GetString(message.Headers.GetLastBytes("content-type")));
+        Assert.Equal(Result, InspectionEvents.DeserializeInspectionResult(message.Value));
+
+        var label = InspectionEvents.ToMessage("cam-7", new LabelFeedback { FrameId = "f-0001", Label = FrameLabel.Good });
+        Assert.Equal("cam-7", label.Key);
+        Assert.Equal(FrameLabel.Good, InspectionEvents.DeserializeLabelFeedback(label.Value).Label);
+    }
+}

@@ -1,0 +1,186 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Pipeline.Shared.Kafka;
+using Xunit;
+
+namespace Pipeline.Tests.Kafka;
+
+public class KafkaOptionsTests
+{
+    private static KafkaOptions Valid() => new() { BootstrapServers = "kafka-0:9092,kafka-1:9092", ConsumerGroup = "scoring" };
+
+    private static IConfiguration Configuration(Dictionary<string, string?> values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+    [Fact]
+    public void Options_bind_from_the_kafka_section_with_topics_and_extra_settings()
+    {
+        var configuration = Configuration(new()
+        {
+            ["Kafka:BootstrapServers"] = "kafka-0.kafka:9093,kafka-1.kafka:9093",
+            ["Kafka:ClientId"] = "line-3",
+            ["Kafka:ConsumerGroup"] = "scoring",
+            ["Kafka:SecurityProtocol"] = "SASL_SSL",
+            ["Kafka:SaslMechanism"] = "scram-sha-512",
+            ["Kafka:SaslUsername"] = "pipeline",
+            ["Kafka:SaslPassword"] = "secret",
+            ["Kafka:MaxMessageBytes"] = "20971520",
+            ["Kafka:Extra:socket.keepalive.enable"] = "true",
+            ["Kafka:Topics:Frames"] = "line-3-frames",
+        });
+
+        var options = configuration.GetSection(KafkaOptions.SectionName).Get<KafkaOptions>()!;
+
+        Assert.Equal("kafka-0.kafka:9093,kafka-1.kafka:9093", options.BootstrapServers);
+        Assert.Equal("SASL_SSL", options.SecurityProtocol);
+        Assert.Equal(20_971_520, options.MaxMessageBytes);
+        Assert.Equal("true", options.Extra["socket.keepalive.enable"]);
+        Assert.Equal("line-3-frames", options.Topics.Frames);
+        Assert.Equal("inspection-results", options.Topics.Results);
+        Assert.Empty(options.ValidateForConsumer());
+
+        var consumer = KafkaClients.ConsumerConfig(options);
+        Assert.Equal("sasl_ssl", consumer.Get("security.protocol"));
+        Assert.Equal("SCRAM-SHA-512", consumer.Get("sasl.mechanism"));
+        Assert.Equal("true", consumer.Get("socket.keepalive.enable"));
+        Assert.Equal("line-3-scoring", consumer.ClientId);
+    }
+
+    [Fact]
+    public void Topic_names_bind_from_their_own_section_with_defaults_for_the_rest()
+    {
+        var topics = Configuration(new() { ["Kafka:Topics:DeadLetter"] = "dlq", ["Kafka:Topics:Labels"] = "labels-v2" })
+            .GetSection(TopicNames.SectionName).Get<TopicNames>()!;
+
+        Assert.Equal(
+            ["frames", "inspection-results", "anomalies", "dlq", "labels-v2"],
+            [topics.Frames, topics.Results, topics.Anomalies, topics.DeadLetter, topics.Labels]);
+        Assert.Empty(topics.Validate());
+    }
+
+    [Fact]
+    public void Defaults_need_only_the_brokers()
+    {
+        var problems = new KafkaOptions().Validate();
+
+        Assert.Equal(["Kafka:BootstrapServers is empty; set the brokers as host:port[,host:port...]."], problems);
+        Assert.Empty(new KafkaOptions { BootstrapServers = "localhost:9092" }.Validate());
+    }
+
+    [Fact]
+    public void A_consumer_needs_a_group()
+    {
+        var options = Valid();
+        options.ConsumerGroup = " ";
+
+        Assert.Empty(options.Validate());
+        Assert.Contains(options.ValidateForConsumer(), p => p.StartsWith("Kafka:ConsumerGroup is empty", StringComparison.Ordinal));
+        var error = Assert.Throws<ArgumentException>(() => KafkaClients.ConsumerConfig(options));
+        Assert.Contains("Kafka:ConsumerGroup", error.Message);
+    }
+
+    [Theory]
+    [InlineData("kafka-0")]
+    [InlineData("kafka-0:")]
+    [InlineData("kafka-0:99999")]
+    [InlineData(":9092")]
+    [InlineData("kafka-0:9092,,kafka-1:9092")]
+    public void Bootstrap_servers_must_be_host_port_pairs(string servers)
+    {
+        var options = Valid();
+        options.BootstrapServers = servers;
+
+        Assert.Contains(options.Validate(), p => p.Contains("is not host:port", StringComparison.Ordinal));
+    }
+
+    public static TheoryData<Action<KafkaOptions>, string> SecurityMistakes => new()
+    {
+        { o => o.SecurityProtocol = "tls", "Kafka:SecurityProtocol 'tls' is unknown" },
+        { o => o.SecurityProtocol = "sasl_ssl", "needs Kafka:SaslMechanism" },
+        { o => (o.SecurityProtocol, o.SaslMechanism) = ("sasl_ssl", "KERBEROS"), "Kafka:SaslMechanism 'KERBEROS' is unknown" },
+        { o => (o.SecurityProtocol, o.SaslMechanism, o.SaslUsername) = ("sasl_ssl", "PLAIN", "u"), "needs Kafka:SaslUsername and Kafka:SaslPassword" },
+        { o => o.SaslPassword = "secret", "SASL settings are given but Kafka:SecurityProtocol is 'plaintext'" },
+        { o => o.SslCaLocation = "/etc/ssl", "which does not use TLS" },
+        { o => (o.SecurityProtocol, o.SslCaLocation) = ("ssl", "/no/such/ca.pem"), "'/no/such/ca.pem' does not exist" },
+        { o => o.MaxMessageBytes = 10, "Kafka:MaxMessageBytes is 10" },
+        { o => o.ClientId = "", "Kafka:ClientId is empty" },
+        { o => o.Extra["enable.auto.commit"] = "true", "Kafka:Extra:enable.auto.commit=true would change the delivery guarantees" },
+        { o => o.Extra["acks"] = "1", "Kafka:Extra:acks=1 would change the delivery guarantees" },
+        { o => o.Extra["sasl.password"] = "x", "Kafka:Extra:sasl.password duplicates a typed option; set Kafka:SaslPassword instead" },
+        { o => o.Topics.Anomalies = "inspection-results", "Kafka:Topics:Results and Kafka:Topics:Anomalies all name topic 'inspection-results'" },
+        { o => o.Topics.Frames = "camera frames", "Kafka:Topics:Frames 'camera frames' is not a legal Kafka topic name" },
+        { o => o.Topics.Labels = "", "Kafka:Topics:Labels is empty" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SecurityMistakes))]
+    public void Each_mistake_is_reported_naming_the_setting(Action<KafkaOptions> mistake, string expected)
+    {
+        var options = Valid();
+        mistake(options);
+
+        var problems = options.Validate();
+
+        Assert.Single(problems);
+        Assert.Contains(expected, problems[0]);
+    }
+
+    [Fact]
+    public void Sasl_over_tls_with_a_ca_file_is_valid()
+    {
+        using var folder = new TempFolder();
+        var options = Valid();
+        options.SecurityProtocol = "SASL-SSL";
+        options.SaslMechanism = "SCRAM_SHA_256";
+        options.SaslUsername = "pipeline";
+        options.SaslPassword = "secret";
+        options.SslCaLocation = folder.Write("ca.pem", [1]);
+
+        Assert.Empty(options.ValidateForConsumer());
+        var producer = KafkaClients.ProducerConfig(options, "results");
+        Assert.Equal("sasl_ssl", producer.Get("security.protocol"));
+        Assert.Equal("SCRAM-SHA-256", producer.Get("sasl.mechanism"));
+        Assert.Equal("secret", producer.SaslPassword);
+        Assert.Equal(options.SslCaLocation, producer.SslCaLocation);
+    }
+
+    [Fact]
+    public void Producers_are_idempotent_wait_for_all_replicas_and_fit_images()
+    {
+        var config = KafkaClients.ProducerConfig(Valid(), "results");
+
+        Assert.True(config.EnableIdempotence);
+        Assert.Equal(Acks.All, config.Acks);
+        Assert.Equal(CompressionType.Lz4, config.CompressionType);
+        Assert.Equal(KafkaOptions.DefaultMaxMessageBytes, config.MessageMaxBytes);
+        Assert.True(config.LingerMs <= 10);
+        Assert.Equal("inspection-pipeline-results", config.ClientId);
+        Assert.Equal("kafka-0:9092,kafka-1:9092", config.BootstrapServers);
+    }
+
+    [Fact]
+    public void Consumers_commit_only_when_told_and_rebalance_cooperatively()
+    {
+        var options = Valid();
+        options.MaxMessageBytes = 64 * 1024 * 1024;
+
+        var config = KafkaClients.ConsumerConfig(options);
+
+        Assert.Equal("scoring", config.GroupId);
+        Assert.False(config.EnableAutoCommit);
+        Assert.False(config.EnableAutoOffsetStore);
+        Assert.Equal(AutoOffsetReset.Earliest, config.AutoOffsetReset);
+        Assert.Equal(PartitionAssignmentStrategy.CooperativeSticky, config.PartitionAssignmentStrategy);
+        Assert.Equal(64 * 1024 * 1024, config.MaxPartitionFetchBytes);
+        Assert.True(config.FetchMaxBytes >= 64 * 1024 * 1024);
+        Assert.True(config.ReceiveMessageMaxBytes >= config.FetchMaxBytes + 512);
+    }
+
+    [Fact]
+    public void Invalid_options_make_no_client()
+    {
+        var error = Assert.Throws<ArgumentException>(() => KafkaClients.CreateProducer(new KafkaOptions(), "results"));
+
+        Assert.Contains("Kafka:BootstrapServers is empty", error.Message);
+    }
+}
