@@ -14,11 +14,14 @@ public static class CommandRunner
     public const int Cancelled = 130;
 
     public static Task<int> Run(Func<CancellationToken, int> body, CancellationToken cancellation) =>
-        Task.Run(() =>
+        RunAsync(token => Task.FromResult(body(token)), cancellation);
+
+    public static Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken cancellation) =>
+        Task.Run(async () =>
         {
             try
             {
-                return body(cancellation);
+                return await body(cancellation);
             }
             catch (PipelineInputException e)
             {

@@ -1,0 +1,89 @@
+using System.Net;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pipeline.Shared.Configuration;
+using Prometheus;
+
+namespace Pipeline.Host.Hosting;
+
+/// <summary>
+/// The node's operations endpoints on <see cref="HttpOptions.Port"/> (none when it is 0):
+/// <list type="bullet">
+/// <item><c>/healthz</c> (liveness): 200 while the actor system runs, 503 once it has terminated.</item>
+/// <item><c>/readyz</c> (readiness): 200 when this node is Up in the cluster and every registered readiness check
+/// passes, else 503; the JSON body lists the failing checks with their reasons.</item>
+/// <item><c>/metrics</c>: Prometheus text format (<see cref="PipelineMetrics"/>).</item>
+/// </list>
+/// A small ASP.NET Core application of its own, so that turning HTTP off leaves no web server in the node.
+/// </summary>
+internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOptions> options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? app;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var http = options.Value;
+        var log = loggerFactory.CreateLogger<HttpEndpoints>();
+        if (http.Port == 0)
+        {
+            log.LogInformation("HTTP endpoints are off ({Key}:Port is 0)", HttpOptions.Section);
+            return;
+        }
+
+        // Resolved now, after the actor system has started (Akka's hosted service runs first).
+        var system = services.GetRequiredService<ActorSystem>();
+        var readiness = services.GetRequiredService<ReadinessProbe>();
+        var metrics = services.GetRequiredService<PipelineMetrics>();
+
+        var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        web.Configuration.Sources.Clear(); // only HttpOptions decide where to listen, not ASPNETCORE_URLS and friends
+        web.Logging.ClearProviders();
+        web.Services.AddSingleton(loggerFactory);
+        web.Services.AddSingleton<IHostLifetime, OwnedByNodeLifetime>(); // the node's host handles Ctrl+C and SIGTERM, not this one
+        web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(http.BindAddress), http.Port));
+        app = web.Build();
+
+        app.MapGet("/healthz", () => system.WhenTerminated.IsCompleted
+            ? Results.Json(new { status = "terminated", node = system.Name }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "alive", node = system.Name }));
+        app.MapGet("/readyz", async (CancellationToken cancellation) =>
+        {
+            var report = await readiness.CheckAsync(cancellation);
+            var body = new
+            {
+                status = report.IsReady ? "ready" : "not ready",
+                failing = report.Failing.Select(check => new { name = check.Name, reason = check.Reason }),
+                passing = report.Checks.Where(check => check.IsReady).Select(check => check.Name),
+            };
+            return Results.Json(body, statusCode: report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+        app.MapMetrics(settings => settings.Registry = metrics.Registry, "/metrics");
+
+        await app.StartAsync(cancellationToken);
+        log.LogInformation("HTTP endpoints /healthz, /readyz and /metrics on {Address}:{Port}", http.BindAddress, http.Port);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (app is not null) await app.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (app is not null) await app.DisposeAsync();
+    }
+}
+
+/// <summary>Lifetime of the endpoints' web application: started and stopped by <see cref="HttpEndpoints"/>, deaf to signals.</summary>
+internal sealed class OwnedByNodeLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,180 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.DependencyInjection;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Health;
+using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
+using AkkaLogLevel = Akka.Event.LogLevel;
+using ClusterOptions = Pipeline.Shared.Configuration.ClusterOptions;
+
+namespace Pipeline.Host.Hosting;
+
+/// <summary>
+/// Builds a cluster node: the .NET generic host with one Akka.NET actor system (remoting, clustering with roles
+/// and seed nodes, split-brain resolver, logging through Microsoft.Extensions.Logging, coordinated shutdown with
+/// a graceful cluster leave when the host stops), and the HTTP endpoints <c>/healthz</c>, <c>/readyz</c> and
+/// <c>/metrics</c>.
+/// </summary>
+/// <remarks>
+/// Roles plug in here without knowing about each other. <see cref="WithRoleActors"/> starts actors only on nodes
+/// with that role; <see cref="AddReadinessCheck(string, Func{IServiceProvider, IReadinessCheck})"/> adds a
+/// readiness condition only there. Ingest nodes always get the router to the scoring actors
+/// (<see cref="Pipeline.Shared.Cluster.ScoringEndpoint"/>).
+/// </remarks>
+public sealed class PipelineHostBuilder
+{
+    private readonly HostApplicationBuilder builder;
+    private readonly List<(string Role, Action<ActorSystem, IActorRegistry, IDependencyResolver> Start)> roleActors = [];
+    private readonly List<(string? Role, Func<IServiceProvider, IReadinessCheck> Create)> readinessChecks = [];
+    private readonly List<Action<AkkaConfigurationBuilder, IServiceProvider>> akkaConfigurations = [];
+
+    internal PipelineHostBuilder(PipelineHostSettings settings)
+    {
+        if (settings.UseDefaultSources)
+        {
+            // appsettings.json lives next to the executable, wherever the process is started from.
+            builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        }
+        else
+        {
+            builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+            builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+            builder.Logging.AddConsole();
+        }
+        builder.Configuration.AddInMemoryCollection(settings.Overrides);
+        // One timestamp format per console formatter (the simple one needs the space before the level); a
+        // TimestampFormat under Logging:Console:FormatterOptions still wins.
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ ");
+        builder.Services.Configure<JsonConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ");
+        WithRoleActors(ClusterRoles.Ingest, ScoringRouting.Start);
+    }
+
+    /// <summary>All configuration sources, in order of precedence (the last wins).</summary>
+    public IConfigurationManager Configuration => builder.Configuration;
+
+    /// <summary>The host's services; actors reach them through the <see cref="IDependencyResolver"/>.</summary>
+    public IServiceCollection Services => builder.Services;
+
+    public ILoggingBuilder Logging => builder.Logging;
+
+    /// <summary>
+    /// Starts actors on nodes that have <paramref name="role"/> (one of <see cref="ClusterRoles.All"/>), after the
+    /// actor system is up; register what other actors need in the <see cref="IActorRegistry"/>.
+    /// </summary>
+    public PipelineHostBuilder WithRoleActors(string role, Action<ActorSystem, IActorRegistry, IDependencyResolver> start)
+    {
+        RequireRole(role);
+        roleActors.Add((role, start));
+        return this;
+    }
+
+    /// <summary>Adds a condition every node must meet to report ready on <c>/readyz</c>.</summary>
+    public PipelineHostBuilder AddReadinessCheck(Func<IServiceProvider, IReadinessCheck> create)
+    {
+        readinessChecks.Add((null, create));
+        return this;
+    }
+
+    /// <summary>Adds a readiness condition for nodes that have <paramref name="role"/>, e.g. "model loaded" for scoring.</summary>
+    public PipelineHostBuilder AddReadinessCheck(string role, Func<IServiceProvider, IReadinessCheck> create)
+    {
+        RequireRole(role);
+        readinessChecks.Add((role, create));
+        return this;
+    }
+
+    /// <summary>Further Akka.Hosting configuration (serializers, extensions, HOCON that has no typed option).</summary>
+    public PipelineHostBuilder ConfigureAkka(Action<AkkaConfigurationBuilder, IServiceProvider> configure)
+    {
+        akkaConfigurations.Add(configure);
+        return this;
+    }
+
+    /// <summary>
+    /// Reads and validates the configuration, then builds the host. Nothing starts until the host is run.
+    /// </summary>
+    /// <exception cref="Pipeline.Shared.PipelineInputException">The configuration is invalid; the message names the key and the value.</exception>
+    public IHost Build()
+    {
+        // Read here rather than on first use: the actor system's name is needed to register Akka, and a bad
+        // setting then stops the node before anything starts.
+        var cluster = ValidatedOptions.Load(Configuration, ClusterOptions.Section, new ClusterOptionsValidator());
+        var http = ValidatedOptions.Load(Configuration, HttpOptions.Section, new HttpOptionsValidator());
+        ValidatedOptions.Register(Services, cluster);
+        ValidatedOptions.Register(Services, http);
+
+        var roles = cluster.ActiveRoles;
+        Services.AddSingleton<IReadinessCheck, ClusterMembershipCheck>();
+        foreach (var (_, create) in readinessChecks.Where(check => check.Role is null || roles.Contains(check.Role)))
+            Services.AddSingleton(create);
+        Services.AddSingleton<ReadinessProbe>();
+        Services.AddSingleton<PipelineMetrics>();
+
+        Services.AddAkka(cluster.ActorSystemName, (akka, provider) => ConfigureActorSystem(akka, provider, roles));
+        // Registered after Akka: hosted services start in order and stop in reverse, so the endpoints come up once
+        // the actor system exists and close before the node leaves the cluster.
+        Services.AddHostedService<HttpEndpoints>();
+        return builder.Build();
+    }
+
+    private void ConfigureActorSystem(AkkaConfigurationBuilder akka, IServiceProvider provider, IReadOnlyList<string> roles)
+    {
+        var cluster = provider.GetRequiredService<IOptions<ClusterOptions>>().Value;
+        var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PipelineHost));
+        var seeds = cluster.SeedNodeAddresses();
+
+        akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = AkkaLogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            })
+            .WithRemoting(new RemoteOptions
+            {
+                HostName = cluster.Hostname,
+                Port = cluster.Port,
+                PublicHostName = string.IsNullOrWhiteSpace(cluster.PublicHostname) ? null : cluster.PublicHostname,
+                MaxFrameSize = cluster.MaximumFrameSizeBytes,
+                // Akka.Remote's guidance: the socket buffers must hold a message of the maximum size.
+                SendBufferSize = cluster.MaximumFrameSizeBytes,
+                ReceiveBufferSize = cluster.MaximumFrameSizeBytes,
+            })
+            .WithClustering(new AkkaClusterOptions
+            {
+                Roles = [.. roles],
+                SeedNodes = seeds.Count == 0 ? null : [.. seeds],
+                SplitBrainResolver = cluster.SplitBrainStrategy == ClusterOptions.KeepOldest
+                    ? new KeepOldestOption { DownIfAlone = true }
+                    : new KeepMajorityOption(),
+            })
+            .AddStartup((system, _) =>
+            {
+                var self = Akka.Cluster.Cluster.Get(system);
+                log.LogInformation("Node {Address} starting with roles {Roles}; joining {Seeds}", self.SelfAddress, string.Join(",", roles),
+                    seeds.Count == 0 ? "itself" : string.Join(",", seeds));
+                self.RegisterOnMemberUp(() => log.LogInformation("Node {Address} is Up in cluster {System}", self.SelfAddress, system.Name));
+                // No seeds configured: this node is a cluster of its own (its port may only be known now).
+                if (seeds.Count == 0) self.Join(self.SelfAddress);
+            });
+
+        foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)))
+            akka.WithActors(start);
+        foreach (var configure in akkaConfigurations)
+            configure(akka, provider);
+    }
+
+    private static void RequireRole(string role)
+    {
+        if (!ClusterRoles.All.Contains(role, StringComparer.Ordinal))
+            throw new ArgumentException($"'{role}' is not a cluster role; use one of ClusterRoles ({string.Join(", ", ClusterRoles.All)}).", nameof(role));
+    }
+}

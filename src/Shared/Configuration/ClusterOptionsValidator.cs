@@ -1,0 +1,59 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Shared.Configuration;
+
+/// <summary>
+/// Checks <see cref="ClusterOptions"/> before the node starts; every message names the configuration key, the
+/// value found and what would be accepted.
+/// </summary>
+public sealed partial class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
+{
+    private const string Key = ClusterOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, ClusterOptions options)
+    {
+        var failures = new List<string>();
+
+        if (!ActorSystemNamePattern().IsMatch(options.ActorSystemName ?? ""))
+            failures.Add($"{Key}:ActorSystemName is '{options.ActorSystemName}'; it must start with a letter or digit and contain only letters, digits, '-' and '_'.");
+
+        foreach (var role in options.Roles ?? [])
+        {
+            if (!ClusterRoles.All.Contains(role, StringComparer.Ordinal))
+                failures.Add($"{Key}:Roles contains '{role}', which is not a role; the roles are {string.Join(", ", ClusterRoles.All)} (leave Roles empty for all three).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Hostname))
+            failures.Add($"{Key}:Hostname is empty; set the address to listen on, e.g. 127.0.0.1, or 0.0.0.0 together with {Key}:PublicHostname.");
+        else if (IsWildcard(options.Hostname) && string.IsNullOrWhiteSpace(options.PublicHostname))
+            failures.Add($"{Key}:Hostname is '{options.Hostname}' (every interface) but {Key}:PublicHostname is not set; set it to the address other nodes reach this one at (pod IP or DNS name).");
+
+        if (options.Port is < 0 or > 65535)
+            failures.Add($"{Key}:Port is {options.Port}; it must be between 0 (any free port) and 65535.");
+
+        foreach (var seed in options.SeedNodes ?? [])
+        {
+            if (!SeedNode.TryParse(seed, out var parsed))
+                failures.Add($"{Key}:SeedNodes contains '{seed}'; write a seed as host:port (port 1-65535) or akka.tcp://{options.ActorSystemName}@host:port.");
+            else if (parsed.SystemName is { } system && system != options.ActorSystemName)
+                failures.Add($"{Key}:SeedNodes contains '{seed}', a node of actor system '{system}'; this node's system is '{options.ActorSystemName}' ({Key}:ActorSystemName), and nodes only join a cluster of their own name.");
+        }
+
+        if (options.MaximumFrameSizeBytes < ClusterOptions.MinimumFrameSizeBytes || options.MaximumFrameSizeBytes > int.MaxValue)
+            failures.Add($"{Key}:MaximumFrameSizeBytes is {options.MaximumFrameSizeBytes}; it must be at least {ClusterOptions.MinimumFrameSizeBytes} " +
+                         $"(one prepared 448×448×3 frame of {ClusterOptions.PreparedFrameBytes} bytes plus {ClusterOptions.FrameOverheadBytes} bytes of overhead) and at most {int.MaxValue}.");
+
+        if (options.SplitBrainStrategy is not (ClusterOptions.KeepMajority or ClusterOptions.KeepOldest))
+            failures.Add($"{Key}:SplitBrainStrategy is '{options.SplitBrainStrategy}'; it must be {ClusterOptions.KeepMajority} or {ClusterOptions.KeepOldest}.");
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsWildcard(string hostname) =>
+        IPAddress.TryParse(hostname, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+    private static partial Regex ActorSystemNamePattern();
+}
