@@ -53,7 +53,6 @@ public static class ModelTraining
         using var flow = new CouplingFlow(options.Flow);
         flow.to(backbone.Device);
         using var featureTensor = Stack(trainingFeatures, extractor.FeatureSize);
-        flow.SetInputStandardization(featureTensor.to(backbone.Device));
         progress.Note($"fitting the flow ({options.CouplingBlocks} coupling blocks, hidden width {options.HiddenWidth}) to {featureTensor.shape[0]} feature vectors for {options.Epochs} epochs");
         var history = FlowTrainer.Fit(flow, featureTensor, options, progress, cancellation);
 

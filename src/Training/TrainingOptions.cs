@@ -16,7 +16,7 @@ public sealed record TrainingOptions
     public int TrainViews { get; init; } = 8;
     /// <summary>Evenly spaced rotations per image at test time (the score is the mean over them).</summary>
     public int TestViews { get; init; } = 16;
-    public int Epochs { get; init; } = 30;
+    public int Epochs { get; init; } = 40;
     /// <summary>Feature vectors (views) per optimisation step.</summary>
     public int BatchSize { get; init; } = 96;
     public double LearningRate { get; init; } = 2e-4;

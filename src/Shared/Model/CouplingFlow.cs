@@ -6,17 +6,8 @@ namespace Pipeline.Shared.Model;
 /// DifferNet's normalizing flow: features of defect-free parts → (approximately) standard normal z.
 /// <c>[B, D] → ([B, D] z, [B] log|det J|)</c>.
 /// </summary>
-/// <remarks>
-/// Before the coupling blocks, features are standardized with a fixed per-dimension mean and scale taken
-/// from the training features (<see cref="SetInputStandardization"/>; identity until set). It is part of
-/// the flow (saved with its weights, counted in the log-determinant), so the density stays exact; it makes
-/// the blocks start from well-scaled inputs, which shortens training several-fold on ResNet features.
-/// </remarks>
 public sealed class CouplingFlow : nn.Module<Tensor, (Tensor Z, Tensor LogDeterminant)>
 {
-    private const string InputMeanBuffer = "input_mean";
-    private const string InputScaleBuffer = "input_scale";
-
     private readonly TorchSharp.Modules.ModuleList<AffineCouplingBlock> blocks;
 
     public CouplingFlow(FlowConfig config) : base("differnet_flow")
@@ -26,32 +17,15 @@ public sealed class CouplingFlow : nn.Module<Tensor, (Tensor Z, Tensor LogDeterm
             .Select(k => new AffineCouplingBlock($"block{k}", config.FeatureSize, config.HiddenWidth, config.Dropout, config.ClampAlpha, config.PermutationSeed + k))
             .ToArray());
         RegisterComponents();
-        register_buffer(InputMeanBuffer, zeros(config.FeatureSize));
-        register_buffer(InputScaleBuffer, ones(config.FeatureSize));
     }
 
     public FlowConfig Config { get; }
 
-    /// <summary>
-    /// Fixes the input standardization to the mean and standard deviation of <paramref name="trainingFeatures"/>
-    /// <c>[N, D]</c> (a floor keeps constant dimensions finite).
-    /// </summary>
-    public void SetInputStandardization(Tensor trainingFeatures)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var mean = trainingFeatures.mean([0L]);
-        var scale = trainingFeatures.std(0).clamp_min(1e-6);
-        get_buffer(InputMeanBuffer)!.copy_(mean);
-        get_buffer(InputScaleBuffer)!.copy_(scale);
-    }
-
     public override (Tensor Z, Tensor LogDeterminant) forward(Tensor features)
     {
         using var scope = NewDisposeScope();
-        var scale = get_buffer(InputScaleBuffer)!;
-        var z = (features - get_buffer(InputMeanBuffer)!) / scale;
-        var logDeterminant = zeros(features.shape[0], dtype: features.dtype, device: features.device) - scale.log().sum();
+        var z = features;
+        var logDeterminant = zeros(features.shape[0], dtype: features.dtype, device: features.device);
         foreach (var block in blocks)
         {
             var (next, blockLogDeterminant) = block.call(z);
@@ -67,7 +41,7 @@ public sealed class CouplingFlow : nn.Module<Tensor, (Tensor Z, Tensor LogDeterm
         using var scope = NewDisposeScope();
         var x = z;
         foreach (var block in blocks.Reverse()) x = block.Inverse(x);
-        return (x * get_buffer(InputScaleBuffer)! + get_buffer(InputMeanBuffer)!).MoveToOuterDisposeScope();
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -11,7 +11,6 @@ public class CouplingFlowTests
     {
         torch.manual_seed(7);
         var flow = new CouplingFlow(new FlowConfig { FeatureSize = features, CouplingBlocks = blocks, HiddenWidth = hidden, PermutationSeed = 11 });
-        flow.SetInputStandardization(randn(64, features) * 2 + 0.5); // a non-trivial input layer takes part in every check
         flow.eval();
         return flow;
     }
@@ -101,7 +100,6 @@ public class CouplingFlowTests
         using var flow = SmallFlow(blocks: 2);
         var keys = flow.state_dict().Keys.ToList();
         Assert.Contains("blocks.0.permutation", keys);
-        Assert.Contains("input_scale", keys);
         Assert.Contains("blocks.1.scaleShiftOfFirst.input.weight", keys);
     }
 }
