@@ -104,7 +104,7 @@ public static class ModelTraining
         if (goodImages.Count < 3)
             throw new PipelineInputException($"'{Path.Combine(dataFolder, "train", "good")}' has {goodImages.Count} image(s); training needs at least 3 (some are held back to calibrate the threshold).");
         var calibrationCount = Math.Clamp((int)Math.Round(goodImages.Count * options.CalibrationFraction), 1, goodImages.Count - 2);
-        var shuffled = goodImages.OrderBy(_ => 0).ToArray();
+        var shuffled = goodImages.ToArray();
         new Random(options.Seed).Shuffle(shuffled);
         var calibration = shuffled.Take(calibrationCount).Order(StringComparer.Ordinal).ToArray();
         var training = shuffled.Skip(calibrationCount).Order(StringComparer.Ordinal).ToArray();
