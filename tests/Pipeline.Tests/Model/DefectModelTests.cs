@@ -1,6 +1,6 @@
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Simulation;
-using Pipeline.Training;
+using Pipeline.Tests.Support;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -11,25 +11,10 @@ public sealed class DefectModelTests : IDisposable
 {
     private readonly PretrainedBackbone backbone = PretrainedBackbone.Load(CPU);
 
-    private ModelArtifact ArtifactWithFlow(FlowConfig manifestFlow, FlowConfig weightsFlow, string? backboneSha = null)
-    {
-        manual_seed(2);
-        using var flow = new CouplingFlow(weightsFlow);
-        return ModelArtifact.Create(new ModelManifest
-        {
-            ModelVersion = "t",
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            BackboneSha256 = backboneSha ?? backbone.Sha256,
-            ImageSize = 64,
-            TestViews = 4,
-            Rotations = true,
-            Flow = manifestFlow,
-            Threshold = 1,
-            FalseAlarmRate = 0.05,
-        }, ModelTraining.WeightsOf(flow));
-    }
+    private ModelArtifact ArtifactWithFlow(FlowConfig manifestFlow, FlowConfig weightsFlow, string? backboneSha = null) =>
+        TinyArtifacts.Create("t", backboneSha ?? backbone.Sha256, seed: 2, manifestFlow, weightsFlow);
 
-    private static FlowConfig Small(int hidden) => new() { FeatureSize = FeaturePyramid.FeatureSize, CouplingBlocks = 2, HiddenWidth = hidden };
+    private static FlowConfig Small(int hidden) => TinyArtifacts.Flow(hidden);
 
     [Fact]
     public void Weights_that_do_not_fit_the_manifest_are_refused()

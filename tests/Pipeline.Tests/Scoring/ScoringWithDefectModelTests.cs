@@ -4,7 +4,7 @@ using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Simulation;
-using Pipeline.Training;
+using Pipeline.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -21,7 +21,7 @@ public sealed class TinyDefectModelsFixture : IDisposable
         var parts = new SyntheticParts(80);
         var rng = new Random(5);
         Frames = Enumerable.Range(0, 4)
-            .Select(i => InspectionViews.Prepare(i == 0 ? parts.Defective(rng, DefectKind.Scratch) : parts.Good(rng), 64))
+            .Select(i => InspectionViews.Prepare(i == 0 ? parts.Defective(rng, DefectKind.Scratch) : parts.Good(rng), TinyArtifacts.ImageSize))
             .ToArray();
     }
 
@@ -37,24 +37,8 @@ public sealed class TinyDefectModelsFixture : IDisposable
         return Frames.Select(frame => model.Score([frame])[0]).ToArray();
     }
 
-    private ModelArtifact Artifact(string version, int seed)
-    {
-        manual_seed(seed);
-        var config = new FlowConfig { FeatureSize = FeaturePyramid.FeatureSize, CouplingBlocks = 2, HiddenWidth = 8 };
-        using var flow = new CouplingFlow(config);
-        return ModelArtifact.Create(new ModelManifest
-        {
-            ModelVersion = version,
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            BackboneSha256 = Backbone.Sha256,
-            ImageSize = 64,
-            TestViews = 4,
-            Rotations = true,
-            Flow = config,
-            Threshold = 1,
-            FalseAlarmRate = 0.05,
-        }, ModelTraining.WeightsOf(flow));
-    }
+    private ModelArtifact Artifact(string version, int seed) =>
+        TinyArtifacts.Create(version, Backbone.Sha256, seed, TinyArtifacts.Flow());
 
     public void Dispose() => Backbone.Dispose();
 }
