@@ -249,7 +249,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     }
 
     private ScoringStatus CurrentStatus() =>
-        new(current is not null, current?.Model.Version, batcher.Count, running?.Frames.Count ?? 0, device);
+        new(current is not null, current?.Model.Version, current?.Model.ImageSize, batcher.Count, running?.Frames.Count ?? 0, device);
 
     private void TellAvailableWhenDrained()
     {

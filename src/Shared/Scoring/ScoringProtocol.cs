@@ -102,12 +102,16 @@ public sealed record GetScoringStatus
 }
 
 /// <summary>A scorer's state: ready when a model is loaded.</summary>
+/// <param name="ImageSize">Side of the square frames the loaded model scores (what ingest prepares frames to); null without a model.</param>
 /// <param name="Queued">Frames waiting for a batch.</param>
 /// <param name="InFlight">Frames in the batch the device is scoring now.</param>
-public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int Queued, int InFlight, string Device);
+public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int? ImageSize, int Queued, int InFlight, string Device);
 
 /// <summary>The states of all scorers of a node; it is ready when it has scorers and each has a model.</summary>
 public sealed record ScoringNodeStatus(IReadOnlyList<ScoringStatus> Scorers)
 {
     public bool Ready => Scorers.Count > 0 && Scorers.All(scorer => scorer.ModelLoaded);
+
+    /// <summary>The frame size the node's models score, once every scorer has a model of the same size; else null.</summary>
+    public int? ImageSize => Ready && Scorers.Select(scorer => scorer.ImageSize).Distinct().Count() == 1 ? Scorers[0].ImageSize : null;
 }

@@ -97,7 +97,7 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
         scorer.Tell(Frame("f1", 10), requester);
         scorer.Tell(Frame("f2", 20), requester);
         scorer.Tell(GetScoringStatus.Instance, requester);
-        Assert.Equal(new ScoringStatus(false, null, 2, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
+        Assert.Equal(new ScoringStatus(false, null, null, 2, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
 
         scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
         var answers = requester.ReceiveN(3).ToArray();
@@ -105,7 +105,7 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["f1", "f2"], answers.OfType<FrameScored>().Select(f => f.FrameId));
 
         scorer.Tell(GetScoringStatus.Instance, requester);
-        Assert.Equal(new ScoringStatus(true, "A", 0, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
+        Assert.Equal(new ScoringStatus(true, "A", FakeScoringModel.Size, 0, 0, "cuda:0"), requester.ExpectMsg<ScoringStatus>());
     }
 
     [Fact]

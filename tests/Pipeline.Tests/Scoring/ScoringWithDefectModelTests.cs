@@ -112,7 +112,7 @@ public sealed class ScoringWithDefectModelTests(TinyDefectModelsFixture models) 
         Assert.All(scored.GroupBy(answer => answer.ScoredAt), batch => Assert.Single(batch.Select(answer => answer.ModelVersion).Distinct()));
 
         scorer.Tell(GetScoringStatus.Instance, requester);
-        Assert.Equal(new ScoringStatus(true, "B", 0, 0, "cpu"), requester.ExpectMsg<ScoringStatus>());
+        Assert.Equal(new ScoringStatus(true, "B", TinyArtifacts.ImageSize, 0, 0, "cpu"), requester.ExpectMsg<ScoringStatus>());
     }
 
     protected override void AfterAll()
