@@ -8,7 +8,7 @@ namespace Pipeline.Scoring;
 /// <summary>How a scoring node runs its models; bound from the configuration section <see cref="SectionName"/>.</summary>
 public sealed partial class ScoringOptions
 {
-    public const string SectionName = "Scoring";
+    public const string SectionName = "Pipeline:Scoring";
 
     /// <summary>
     /// "auto" (every visible CUDA device, else the CPU), "cpu", "cuda" (every visible CUDA device) or "cuda:N"
@@ -31,7 +31,16 @@ public sealed partial class ScoringOptions
     /// <summary>Frames a scorer keeps waiting; beyond this it answers <c>ScoringBusy</c> so the requester pauses.</summary>
     public int MaxQueuedFrames { get; set; } = 256;
 
+    /// <summary>
+    /// The model artifact (a <c>.dnfm</c> file, or a folder holding <c>model.dnfm</c>) the scorers load at start. Without
+    /// one they wait, not ready, for a model to be sent to them.
+    /// </summary>
+    public string? ModelPath { get; set; }
+
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
+
+    /// <summary>The model file <see cref="ModelPath"/> names: itself, or <c>model.dnfm</c> in it when it is a folder.</summary>
+    public string? ModelFile => ModelPath is { } path && Directory.Exists(path) ? Path.Combine(path, Shared.Model.ModelArtifact.DefaultFileName) : ModelPath;
 
     /// <summary>Threads each CPU scorer asks libtorch for; null when <see cref="CpuThreads"/> is not set.</summary>
     public int? ThreadsPerCpuWorker => CpuThreads is { } threads ? Math.Max(1, threads / Math.Max(1, CpuWorkers)) : null;
@@ -52,6 +61,8 @@ public sealed partial class ScoringOptions
             problems.Add($"{SectionName}:MaxWaitMilliseconds is {MaxWaitMilliseconds}; use 0 (no waiting) or more.");
         if (MaxQueuedFrames < 1)
             problems.Add($"{SectionName}:MaxQueuedFrames is {MaxQueuedFrames}; use at least 1.");
+        if (ModelPath is { } path && !File.Exists(path) && !File.Exists(Path.Combine(path, Shared.Model.ModelArtifact.DefaultFileName)))
+            problems.Add($"{SectionName}:ModelPath is '{path}', which is neither a model file nor a folder holding {Shared.Model.ModelArtifact.DefaultFileName}; train one with `pipeline train`.");
         return problems;
     }
 

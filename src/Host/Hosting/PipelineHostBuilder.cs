@@ -36,6 +36,10 @@ public sealed class PipelineHostBuilder
     private readonly List<(string Role, Action<ActorSystem, IActorRegistry, IDependencyResolver> Start)> roleActors = [];
     private readonly List<(string? Role, Func<IServiceProvider, IReadinessCheck> Create)> readinessChecks = [];
     private readonly List<Action<AkkaConfigurationBuilder, IServiceProvider>> akkaConfigurations = [];
+    private readonly List<(string Role, Action<IServiceCollection> Register)> roleServices = [];
+
+    /// <summary>Roles start in this order, so that what does the work is up before what hands it on: scoring, training, ingest.</summary>
+    private static readonly string[] StartOrder = [ClusterRoles.Scoring, ClusterRoles.Training, ClusterRoles.Ingest];
 
     internal PipelineHostBuilder(PipelineHostSettings settings)
     {
@@ -77,6 +81,17 @@ public sealed class PipelineHostBuilder
         return this;
     }
 
+    /// <summary>
+    /// Registers what the actors of <paramref name="role"/> need (their validated options, say) when the node has that
+    /// role; runs in <see cref="Build"/>, so a bad setting stops the node before anything starts.
+    /// </summary>
+    public PipelineHostBuilder WithRoleServices(string role, Action<IServiceCollection> register)
+    {
+        RequireRole(role);
+        roleServices.Add((role, register));
+        return this;
+    }
+
     /// <summary>Adds a condition every node must meet to report ready on <c>/readyz</c>.</summary>
     public PipelineHostBuilder AddReadinessCheck(Func<IServiceProvider, IReadinessCheck> create)
     {
@@ -113,6 +128,8 @@ public sealed class PipelineHostBuilder
         ValidatedOptions.Register(Services, http);
 
         var roles = cluster.ActiveRoles;
+        foreach (var (_, register) in roleServices.Where(services => roles.Contains(services.Role)))
+            register(Services);
         Services.AddSingleton<IReadinessCheck, ClusterMembershipCheck>();
         foreach (var (_, create) in readinessChecks.Where(check => check.Role is null || roles.Contains(check.Role)))
             Services.AddSingleton(create);
@@ -166,7 +183,7 @@ public sealed class PipelineHostBuilder
                 if (seeds.Count == 0) self.Join(self.SelfAddress);
             });
 
-        foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)))
+        foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)).OrderBy(actors => Array.IndexOf(StartOrder, actors.Role)))
             akka.WithActors(start);
         foreach (var configure in akkaConfigurations)
             configure(akka, provider);

@@ -32,4 +32,10 @@ public static class DeadLetterReasons
 
     /// <summary>The value or the decoded picture is larger than the configured maximum.</summary>
     public const string Oversized = "oversized";
+
+    /// <summary>The model failed on every batch the frame was in, as often as the ingest options allow.</summary>
+    public const string ScoringFailed = "scoring-failed";
+
+    /// <summary>Scoring refused the prepared frame (it does not fit the model) as often as the ingest options allow.</summary>
+    public const string ScoringRefused = "scoring-refused";
 }

@@ -85,15 +85,25 @@ public static class KafkaClients
     /// needs on the builder, typically partition assigned/revoked/lost handlers that keep its
     /// <see cref="OffsetCommitTracker"/> in step.
     /// </summary>
+    /// <param name="onError">Also told of every client error (after it is logged), e.g. to track broker reachability.</param>
     public static IConsumer<string, byte[]> CreateConsumer(
         KafkaOptions options,
         ILogger? logger = null,
-        Action<ConsumerBuilder<string, byte[]>>? configure = null)
+        Action<ConsumerBuilder<string, byte[]>>? configure = null,
+        Action<Error>? onError = null)
     {
         var builder = new ConsumerBuilder<string, byte[]>(ConsumerConfig(options));
+        if (logger is not null || onError is not null)
+        {
+            builder.SetErrorHandler((consumer, error) =>
+            {
+                if (logger is not null) LogError(logger, consumer.Name, error);
+                onError?.Invoke(error);
+            });
+        }
+
         if (logger is not null)
         {
-            builder.SetErrorHandler((consumer, error) => LogError(logger, consumer.Name, error));
             builder.SetLogHandler((_, message) => LogMessage(logger, message));
         }
 

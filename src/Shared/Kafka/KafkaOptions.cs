@@ -8,7 +8,7 @@ namespace Pipeline.Shared.Kafka;
 /// </summary>
 public sealed class KafkaOptions
 {
-    public const string SectionName = "Kafka";
+    public const string SectionName = "Pipeline:Kafka";
 
     /// <summary>Default for <see cref="MaxMessageBytes"/>: room for a large encoded camera image.</summary>
     public const int DefaultMaxMessageBytes = 10 * 1024 * 1024;

@@ -17,16 +17,16 @@ public class KafkaOptionsTests
     {
         var configuration = Configuration(new()
         {
-            ["Kafka:BootstrapServers"] = "kafka-0.kafka:9093,kafka-1.kafka:9093",
-            ["Kafka:ClientId"] = "line-3",
-            ["Kafka:ConsumerGroup"] = "scoring",
-            ["Kafka:SecurityProtocol"] = "SASL_SSL",
-            ["Kafka:SaslMechanism"] = "scram-sha-512",
-            ["Kafka:SaslUsername"] = "pipeline",
-            ["Kafka:SaslPassword"] = "secret",
-            ["Kafka:MaxMessageBytes"] = "20971520",
-            ["Kafka:Extra:socket.keepalive.enable"] = "true",
-            ["Kafka:Topics:Frames"] = "line-3-frames",
+            ["Pipeline:Kafka:BootstrapServers"] = "kafka-0.kafka:9093,kafka-1.kafka:9093",
+            ["Pipeline:Kafka:ClientId"] = "line-3",
+            ["Pipeline:Kafka:ConsumerGroup"] = "scoring",
+            ["Pipeline:Kafka:SecurityProtocol"] = "SASL_SSL",
+            ["Pipeline:Kafka:SaslMechanism"] = "scram-sha-512",
+            ["Pipeline:Kafka:SaslUsername"] = "pipeline",
+            ["Pipeline:Kafka:SaslPassword"] = "secret",
+            ["Pipeline:Kafka:MaxMessageBytes"] = "20971520",
+            ["Pipeline:Kafka:Extra:socket.keepalive.enable"] = "true",
+            ["Pipeline:Kafka:Topics:Frames"] = "line-3-frames",
         });
 
         var options = configuration.GetSection(KafkaOptions.SectionName).Get<KafkaOptions>()!;
@@ -49,7 +49,7 @@ public class KafkaOptionsTests
     [Fact]
     public void Topic_names_bind_from_their_own_section_with_defaults_for_the_rest()
     {
-        var topics = Configuration(new() { ["Kafka:Topics:DeadLetter"] = "dlq", ["Kafka:Topics:Labels"] = "labels-v2" })
+        var topics = Configuration(new() { ["Pipeline:Kafka:Topics:DeadLetter"] = "dlq", ["Pipeline:Kafka:Topics:Labels"] = "labels-v2" })
             .GetSection(TopicNames.SectionName).Get<TopicNames>()!;
 
         Assert.Equal(
@@ -63,7 +63,7 @@ public class KafkaOptionsTests
     {
         var problems = new KafkaOptions().Validate();
 
-        Assert.Equal(["Kafka:BootstrapServers is empty; set the brokers as host:port[,host:port...]."], problems);
+        Assert.Equal(["Pipeline:Kafka:BootstrapServers is empty; set the brokers as host:port[,host:port...]."], problems);
         Assert.Empty(new KafkaOptions { BootstrapServers = "localhost:9092" }.Validate());
     }
 
@@ -74,9 +74,9 @@ public class KafkaOptionsTests
         options.ConsumerGroup = " ";
 
         Assert.Empty(options.Validate());
-        Assert.Contains(options.ValidateForConsumer(), p => p.StartsWith("Kafka:ConsumerGroup is empty", StringComparison.Ordinal));
+        Assert.Contains(options.ValidateForConsumer(), p => p.StartsWith("Pipeline:Kafka:ConsumerGroup is empty", StringComparison.Ordinal));
         var error = Assert.Throws<ArgumentException>(() => KafkaClients.ConsumerConfig(options));
-        Assert.Contains("Kafka:ConsumerGroup", error.Message);
+        Assert.Contains("Pipeline:Kafka:ConsumerGroup", error.Message);
     }
 
     [Theory]
@@ -95,21 +95,21 @@ public class KafkaOptionsTests
 
     public static TheoryData<Action<KafkaOptions>, string> SecurityMistakes => new()
     {
-        { o => o.SecurityProtocol = "tls", "Kafka:SecurityProtocol 'tls' is unknown" },
-        { o => o.SecurityProtocol = "sasl_ssl", "needs Kafka:SaslMechanism" },
-        { o => (o.SecurityProtocol, o.SaslMechanism) = ("sasl_ssl", "KERBEROS"), "Kafka:SaslMechanism 'KERBEROS' is unknown" },
-        { o => (o.SecurityProtocol, o.SaslMechanism, o.SaslUsername) = ("sasl_ssl", "PLAIN", "u"), "needs Kafka:SaslUsername and Kafka:SaslPassword" },
-        { o => o.SaslPassword = "secret", "SASL settings are given but Kafka:SecurityProtocol is 'plaintext'" },
+        { o => o.SecurityProtocol = "tls", "Pipeline:Kafka:SecurityProtocol 'tls' is unknown" },
+        { o => o.SecurityProtocol = "sasl_ssl", "needs Pipeline:Kafka:SaslMechanism" },
+        { o => (o.SecurityProtocol, o.SaslMechanism) = ("sasl_ssl", "KERBEROS"), "Pipeline:Kafka:SaslMechanism 'KERBEROS' is unknown" },
+        { o => (o.SecurityProtocol, o.SaslMechanism, o.SaslUsername) = ("sasl_ssl", "PLAIN", "u"), "needs Pipeline:Kafka:SaslUsername and Pipeline:Kafka:SaslPassword" },
+        { o => o.SaslPassword = "secret", "SASL settings are given but Pipeline:Kafka:SecurityProtocol is 'plaintext'" },
         { o => o.SslCaLocation = "/etc/ssl", "which does not use TLS" },
         { o => (o.SecurityProtocol, o.SslCaLocation) = ("ssl", "/no/such/ca.pem"), "'/no/such/ca.pem' does not exist" },
-        { o => o.MaxMessageBytes = 10, "Kafka:MaxMessageBytes is 10" },
-        { o => o.ClientId = "", "Kafka:ClientId is empty" },
-        { o => o.Extra["enable.auto.commit"] = "true", "Kafka:Extra:enable.auto.commit=true would change the delivery guarantees" },
-        { o => o.Extra["acks"] = "1", "Kafka:Extra:acks=1 would change the delivery guarantees" },
-        { o => o.Extra["sasl.password"] = "x", "Kafka:Extra:sasl.password duplicates a typed option; set Kafka:SaslPassword instead" },
-        { o => o.Topics.Anomalies = "inspection-results", "Kafka:Topics:Results and Kafka:Topics:Anomalies all name topic 'inspection-results'" },
-        { o => o.Topics.Frames = "camera frames", "Kafka:Topics:Frames 'camera frames' is not a legal Kafka topic name" },
-        { o => o.Topics.Labels = "", "Kafka:Topics:Labels is empty" },
+        { o => o.MaxMessageBytes = 10, "Pipeline:Kafka:MaxMessageBytes is 10" },
+        { o => o.ClientId = "", "Pipeline:Kafka:ClientId is empty" },
+        { o => o.Extra["enable.auto.commit"] = "true", "Pipeline:Kafka:Extra:enable.auto.commit=true would change the delivery guarantees" },
+        { o => o.Extra["acks"] = "1", "Pipeline:Kafka:Extra:acks=1 would change the delivery guarantees" },
+        { o => o.Extra["sasl.password"] = "x", "Pipeline:Kafka:Extra:sasl.password duplicates a typed option; set Pipeline:Kafka:SaslPassword instead" },
+        { o => o.Topics.Anomalies = "inspection-results", "Pipeline:Kafka:Topics:Results and Pipeline:Kafka:Topics:Anomalies all name topic 'inspection-results'" },
+        { o => o.Topics.Frames = "camera frames", "Pipeline:Kafka:Topics:Frames 'camera frames' is not a legal Kafka topic name" },
+        { o => o.Topics.Labels = "", "Pipeline:Kafka:Topics:Labels is empty" },
     };
 
     [Theory]
@@ -181,6 +181,6 @@ public class KafkaOptionsTests
     {
         var error = Assert.Throws<ArgumentException>(() => KafkaClients.CreateProducer(new KafkaOptions(), "results"));
 
-        Assert.Contains("Kafka:BootstrapServers is empty", error.Message);
+        Assert.Contains("Pipeline:Kafka:BootstrapServers is empty", error.Message);
     }
 }

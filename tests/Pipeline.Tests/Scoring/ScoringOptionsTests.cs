@@ -13,11 +13,11 @@ public class ScoringOptionsTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Scoring:Device"] = "cuda:1",
-            ["Scoring:CpuThreads"] = "4",
-            ["Scoring:MaxBatchViews"] = "128",
-            ["Scoring:MaxWaitMilliseconds"] = "5",
-            ["Scoring:MaxQueuedFrames"] = "32",
+            ["Pipeline:Scoring:Device"] = "cuda:1",
+            ["Pipeline:Scoring:CpuThreads"] = "4",
+            ["Pipeline:Scoring:MaxBatchViews"] = "128",
+            ["Pipeline:Scoring:MaxWaitMilliseconds"] = "5",
+            ["Pipeline:Scoring:MaxQueuedFrames"] = "32",
         }).Build();
 
         var options = configuration.GetSection(ScoringOptions.SectionName).Get<ScoringOptions>()!;
@@ -33,7 +33,7 @@ public class ScoringOptionsTests
         var options = new ScoringOptions { Device = "gpu", MaxBatchViews = 0, MaxQueuedFrames = -1 };
         var error = Assert.Throws<OptionsValidationException>(() => options.Validated());
         Assert.Equal(3, error.Failures.Count());
-        Assert.Contains(error.Failures, failure => failure.Contains("Scoring:Device is 'gpu'"));
+        Assert.Contains(error.Failures, failure => failure.Contains("Pipeline:Scoring:Device is 'gpu'"));
         Assert.False(new ScoringOptionsValidator().Validate(null, options).Succeeded);
     }
 

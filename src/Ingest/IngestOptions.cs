@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+
+namespace Pipeline.Ingest;
+
+/// <summary>
+/// How an ingest node reads and hands on frames; bound from <see cref="Section"/> (appsettings.json, environment
+/// variables such as <c>Pipeline__Ingest__MaxInFlightFrames</c>). Checked by <see cref="Problems"/> before anything starts.
+/// </summary>
+public sealed class IngestOptions
+{
+    public const string Section = "Pipeline:Ingest";
+
+    /// <summary>
+    /// Frames read from Kafka whose result is not yet acknowledged, at most; at the limit the consumer pauses
+    /// (backpressure) instead of buffering. Bounds the memory of a node: each frame holds its encoded bytes and
+    /// its prepared image until it is done.
+    /// </summary>
+    public int MaxInFlightFrames { get; set; } = 64;
+
+    /// <summary>Largest encoded frame accepted; larger ones are dead-lettered as <c>oversized</c>.</summary>
+    public int MaxFrameBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Largest decoded picture accepted (width × height); larger ones are dead-lettered as <c>oversized</c> before decoding.</summary>
+    public long MaxImagePixels { get; set; } = 50_000_000;
+
+    /// <summary>
+    /// How often a frame is sent again after the model failed on its batch, before it is dead-lettered as
+    /// <c>scoring-failed</c>. Frames interrupted by a scorer that stopped, or unanswered, are retried without limit:
+    /// the frame is not at fault.
+    /// </summary>
+    public int MaxScoringAttempts { get; set; } = 3;
+
+    /// <summary>How long a frame waits for its score before it is sent again (the scoring node may be gone).</summary>
+    public int ScoringTimeoutMilliseconds { get; set; } = 30_000;
+
+    /// <summary>Pause before a retry (scoring or publishing); doubles per attempt up to ten times this.</summary>
+    public int RetryDelayMilliseconds { get; set; } = 500;
+
+    public TimeSpan ScoringTimeout => TimeSpan.FromMilliseconds(ScoringTimeoutMilliseconds);
+
+    public TimeSpan RetryDelay => TimeSpan.FromMilliseconds(RetryDelayMilliseconds);
+
+    /// <summary>The pause before retry number <paramref name="attempt"/> (1 for the first retry).</summary>
+    public TimeSpan RetryDelayFor(int attempt) =>
+        TimeSpan.FromMilliseconds(RetryDelayMilliseconds * Math.Min(10, Math.Pow(2, Math.Max(0, attempt - 1))));
+
+    /// <summary>What is wrong with these options, one sentence each; empty when they are usable.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        if (MaxInFlightFrames < 1)
+            problems.Add($"{Section}:MaxInFlightFrames is {MaxInFlightFrames}; use at least 1 (64 by default).");
+        if (MaxFrameBytes < 1)
+            problems.Add($"{Section}:MaxFrameBytes is {MaxFrameBytes}; use at least 1 (10 MiB by default).");
+        if (MaxImagePixels < 1)
+            problems.Add($"{Section}:MaxImagePixels is {MaxImagePixels}; use at least 1 (50 megapixels by default).");
+        if (MaxScoringAttempts < 1)
+            problems.Add($"{Section}:MaxScoringAttempts is {MaxScoringAttempts}; use at least 1.");
+        if (ScoringTimeoutMilliseconds < 100)
+            problems.Add($"{Section}:ScoringTimeoutMilliseconds is {ScoringTimeoutMilliseconds}; use at least 100 (a batch on a CPU takes seconds).");
+        if (RetryDelayMilliseconds < 0)
+            problems.Add($"{Section}:RetryDelayMilliseconds is {RetryDelayMilliseconds}; use 0 or more.");
+        return problems;
+    }
+
+    /// <summary>These options when they are usable; otherwise an <see cref="OptionsValidationException"/> listing every problem.</summary>
+    public IngestOptions Validated()
+    {
+        var problems = Problems();
+        return problems.Count == 0 ? this : throw new OptionsValidationException(Section, typeof(IngestOptions), problems);
+    }
+}
+
+/// <summary>Checks <see cref="IngestOptions"/> at start.</summary>
+public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var problems = options.Problems();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
