@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Health;
+using Pipeline.Shared.Scoring;
 using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
 using AkkaLogLevel = Akka.Event.LogLevel;
 using ClusterOptions = Pipeline.Shared.Configuration.ClusterOptions;
@@ -22,7 +23,7 @@ namespace Pipeline.Host.Hosting;
 /// Builds a cluster node: the .NET generic host with one Akka.NET actor system (remoting, clustering with roles
 /// and seed nodes, split-brain resolver, logging through Microsoft.Extensions.Logging, coordinated shutdown with
 /// a graceful cluster leave when the host stops), and the HTTP endpoints <c>/healthz</c>, <c>/readyz</c> and
-/// <c>/metrics</c>.
+/// <c>/metrics</c>. The scoring messages that cross nodes use <see cref="ScoringMessageSerializer"/>.
 /// </summary>
 /// <remarks>
 /// Roles plug in here without knowing about each other. <see cref="WithRoleActors"/> starts actors only on nodes
@@ -165,6 +166,8 @@ public sealed class PipelineHostBuilder
                 SendBufferSize = cluster.MaximumFrameSizeBytes,
                 ReceiveBufferSize = cluster.MaximumFrameSizeBytes,
             })
+            // Frames and their answers cross nodes in the scoring protocol's compact binary form, not Akka's JSON.
+            .WithCustomSerializer("pipeline-scoring", ScoringMessageSerializer.MessageTypes, system => new ScoringMessageSerializer(system))
             .WithClustering(new AkkaClusterOptions
             {
                 Roles = [.. roles],

@@ -1,0 +1,212 @@
+using System.Runtime.Serialization;
+using Akka.Actor;
+using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Scoring;
+using Pipeline.Tests.Cluster;
+using Xunit;
+using ScoreFrame = Pipeline.Shared.Scoring.ScoreFrame;
+using FrameScored = Pipeline.Shared.Scoring.FrameScored;
+
+namespace Pipeline.Tests.Scoring;
+
+// In the cluster collection: one test starts a node, and cluster tests run one class at a time.
+[Collection(ClusterCollection.Name)]
+public sealed class ScoringMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly DateTimeOffset CapturedAt = new DateTimeOffset(2025, 3, 14, 15, 9, 26, TimeSpan.FromHours(5.5)).AddTicks(5_358_979);
+    private static readonly DateTimeOffset IngestedAt = new(2025, 3, 14, 9, 39, 26, 612, TimeSpan.Zero);
+    private static readonly DateTimeOffset ScoredAt = new DateTimeOffset(2025, 3, 14, 1, 39, 27, TimeSpan.FromHours(-8)).AddTicks(1);
+
+    private readonly ScoringMessageSerializer serializer;
+
+    public ScoringMessageSerializerTests() => serializer = new ScoringMessageSerializer((ExtendedActorSystem)Sys);
+
+    [Fact]
+    public void A_frame_round_trips_with_its_pixels_and_exact_timestamps()
+    {
+        var frame = Frame(size: 5, correlation: 42L);
+
+        var copy = RoundTrip(frame);
+
+        Assert.Equal(frame, copy with { Image = frame.Image });
+        Assert.Equal((5, 5), (copy.Image.Width, copy.Image.Height));
+        Assert.Equal(frame.Image.Pixels, copy.Image.Pixels);
+        AssertSameInstant(frame.CapturedAt, copy.CapturedAt);
+        AssertSameInstant(frame.IngestedAt, copy.IngestedAt);
+    }
+
+    [Fact]
+    public void A_frame_that_is_not_square_keeps_its_width_and_height()
+    {
+        var pixels = Enumerable.Range(0, 7 * 3 * 3).Select(i => (byte)i).ToArray();
+        var frame = new ScoreFrame("f", "c", CapturedAt, IngestedAt, new RgbImage(7, 3, pixels));
+
+        var copy = RoundTrip(frame);
+
+        Assert.Equal((7, 3), (copy.Image.Width, copy.Image.Height));
+        Assert.Equal(pixels, copy.Image.Pixels);
+    }
+
+    [Fact]
+    public void A_prepared_224_pixel_frame_costs_little_more_than_its_pixels()
+    {
+        var frame = Frame(size: 224, correlation: "inspection-frames/3@1234567890");
+
+        var bytes = serializer.ToBinary(frame);
+
+        Assert.InRange(bytes.Length, 224 * 224 * 3, 224 * 224 * 3 + 512);
+    }
+
+    [Fact]
+    public void Every_answer_and_status_message_round_trips()
+    {
+        var scored = new FrameScored("camera-7/frame-1", "camera-7", 0.8125, 0.5, "model-2025-03-14", CapturedAt, IngestedAt, ScoredAt, 12, 7);
+        var scoredCopy = RoundTrip(scored);
+        Assert.Equal(scored, scoredCopy);
+        AssertSameInstant(scored.CapturedAt, scoredCopy.CapturedAt);
+        AssertSameInstant(scored.IngestedAt, scoredCopy.IngestedAt);
+        AssertSameInstant(scored.ScoredAt, scoredCopy.ScoredAt);
+
+        foreach (var kind in Enum.GetValues<ScoringFailureKind>())
+        {
+            var failed = new ScoringFailed("camera-7/frame-2", "camera-7", kind, "CUDA out of memory (ünïcödé)", "p3@17");
+            Assert.Equal(failed, RoundTrip(failed));
+        }
+
+        var busy = new ScoringBusy("camera-7/frame-3", "camera-7", 256, 256, null);
+        Assert.Equal(busy, RoundTrip(busy));
+
+        var available = new ScoringAvailable("cuda:1", 128);
+        Assert.Equal(available, RoundTrip(available));
+
+        Assert.Same(GetScoringStatus.Instance, RoundTrip(GetScoringStatus.Instance));
+
+        var ready = new ScoringStatus(true, "model-2025-03-14", 448, 3, 8, "cuda:0");
+        var empty = new ScoringStatus(false, null, null, 0, 0, "cpu");
+        Assert.Equal(ready, RoundTrip(ready));
+        Assert.Equal(empty, RoundTrip(empty));
+
+        var node = new ScoringNodeStatus([ready, empty]);
+        Assert.Equal(node.Scorers, RoundTrip(node).Scorers);
+        Assert.Empty(RoundTrip(new ScoringNodeStatus([])).Scorers);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(long.MinValue)]
+    [InlineData(int.MaxValue)]
+    [InlineData("")]
+    [InlineData("inspection-frames/3@1234567890")]
+    public void A_correlation_token_keeps_its_type_and_value(object? correlation)
+    {
+        var copy = RoundTrip(Frame(size: 2, correlation));
+
+        Assert.Equal(correlation, copy.Correlation);
+        Assert.Equal(correlation?.GetType(), copy.Correlation?.GetType());
+    }
+
+    [Fact]
+    public void A_correlation_token_of_another_type_is_refused_with_its_type_named()
+    {
+        var error = Assert.Throws<ArgumentException>(() => serializer.ToBinary(Frame(size: 2, correlation: Guid.NewGuid())));
+        Assert.Contains("System.Guid", error.Message);
+        Assert.Contains("must be long, int or string", error.Message);
+
+        var answer = new ScoringFailed("f", "c", ScoringFailureKind.ModelFailed, "boom", (Partition: 3, Offset: 17L));
+        Assert.Contains("System.ValueTuple", Assert.Throws<ArgumentException>(() => serializer.ToBinary(answer)).Message);
+    }
+
+    [Fact]
+    public void A_truncated_payload_is_refused_at_every_length()
+    {
+        foreach (var message in new object[]
+                 {
+                     Frame(size: 2, correlation: "p3@17"),
+                     new FrameScored("f", "c", 1, 0.5, "v1", CapturedAt, IngestedAt, ScoredAt, 1, 5L),
+                     new ScoringNodeStatus([new ScoringStatus(true, "v1", 224, 0, 0, "cpu")]),
+                 })
+        {
+            var bytes = serializer.ToBinary(message);
+            var manifest = serializer.Manifest(message);
+            for (var length = 0; length < bytes.Length; length++)
+                Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes[..length], manifest));
+        }
+    }
+
+    [Fact]
+    public void A_truncated_frame_names_the_message_and_the_cause()
+    {
+        var bytes = serializer.ToBinary(Frame(size: 224, correlation: 1L));
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes[..(bytes.Length / 2)], "SF"));
+
+        Assert.Contains("'SF'", error.Message);
+        Assert.Contains("truncated", error.Message);
+    }
+
+    [Fact]
+    public void A_payload_of_a_newer_format_version_is_refused()
+    {
+        var bytes = serializer.ToBinary(new ScoringAvailable("cpu", 1));
+        bytes[0] = ScoringMessageSerializer.FormatVersion + 1;
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "SA"));
+
+        Assert.Contains($"format version {ScoringMessageSerializer.FormatVersion + 1}", error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_manifest_is_refused()
+    {
+        var bytes = serializer.ToBinary(new ScoringAvailable("cpu", 1));
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "ZZ"));
+
+        Assert.Contains("Unknown scoring message manifest 'ZZ'", error.Message);
+    }
+
+    [Fact]
+    public void Messages_it_does_not_handle_are_refused()
+    {
+        Assert.Throws<ArgumentException>(() => serializer.Manifest("not a scoring message"));
+        Assert.Throws<ArgumentException>(() => serializer.ToBinary(new ModelSwapped("cpu", "v2", "v1")));
+    }
+
+    [Fact]
+    public async Task A_node_serializes_the_scoring_messages_with_it()
+    {
+        var host = TestNodes.Builder("inspection-serialization", TestNodes.FreePort(), [ClusterRoles.Ingest], []).Build();
+        try
+        {
+            await host.StartAsync();
+            var serialization = host.ActorSystem().Serialization;
+            var frame = Frame(size: 4, correlation: 9L);
+
+            var chosen = serialization.FindSerializerFor(frame);
+
+            var ours = Assert.IsType<ScoringMessageSerializer>(chosen);
+            Assert.Equal(ScoringMessageSerializer.SerializerId, ours.Identifier);
+            Assert.All(ScoringMessageSerializer.MessageTypes, type => Assert.IsType<ScoringMessageSerializer>(serialization.FindSerializerForType(type)));
+            var copy = (ScoreFrame)serialization.Deserialize(serialization.Serialize(frame), ours.Identifier, ours.Manifest(frame));
+            Assert.Equal(frame.Image.Pixels, copy.Image.Pixels);
+        }
+        finally
+        {
+            await TestNodes.StopAllAsync(host);
+        }
+    }
+
+    private T RoundTrip<T>(T message) where T : notnull => (T)serializer.FromBinary(serializer.ToBinary(message), serializer.Manifest(message));
+
+    private static ScoreFrame Frame(int size, object? correlation)
+    {
+        var pixels = new byte[size * size * 3];
+        new Random(size).NextBytes(pixels);
+        return new ScoreFrame("camera-7/frame-1", "camera-7", CapturedAt, IngestedAt, new RgbImage(size, size, pixels), correlation);
+    }
+
+    /// <summary>DateTimeOffset equality compares instants only; the offset must survive too.</summary>
+    private static void AssertSameInstant(DateTimeOffset expected, DateTimeOffset actual) =>
+        Assert.Equal((expected.UtcTicks, expected.Offset), (actual.UtcTicks, actual.Offset));
+}
