@@ -13,7 +13,7 @@ namespace Pipeline.Tests.Cluster;
 
 /// <summary>Cluster tests start real nodes on 127.0.0.1; they run one class at a time so that their timings hold on a small machine.</summary>
 [CollectionDefinition(Name)]
-public sealed class ClusterCollection
+public sealed class ClusterCollection : ICollectionFixture<Streaming.StreamingRigFixture>
 {
     public const string Name = "Cluster nodes";
 }

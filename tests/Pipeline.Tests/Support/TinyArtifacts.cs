@@ -16,9 +16,9 @@ public static class TinyArtifacts
 
     /// <summary>
     /// An artifact whose manifest says <paramref name="manifestFlow"/> and whose weights come from a flow built with
-    /// <paramref name="weightsFlow"/> (the same unless a test wants a mismatch), initialised from <paramref name="seed"/>.
+    /// <paramref name="weightsFlow"/> (the same unless a test wants a mismatch), initialised from <paramref name="seed"/>, flagging scores above <paramref name="threshold"/>.
     /// </summary>
-    public static ModelArtifact Create(string version, string backboneSha256, int seed, FlowConfig manifestFlow, FlowConfig? weightsFlow = null)
+    public static ModelArtifact Create(string version, string backboneSha256, int seed, FlowConfig manifestFlow, FlowConfig? weightsFlow = null, double threshold = 1)
     {
         manual_seed(seed);
         using var flow = new CouplingFlow(weightsFlow ?? manifestFlow);
@@ -31,7 +31,7 @@ public static class TinyArtifacts
             TestViews = TestViews,
             Rotations = true,
             Flow = manifestFlow,
-            Threshold = 1,
+            Threshold = threshold,
             FalseAlarmRate = 0.05,
         }, ModelTraining.WeightsOf(flow));
     }
