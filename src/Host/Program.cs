@@ -8,6 +8,7 @@ var root = new RootCommand("Visual inspection pipeline: finds defects on images 
     EvalCommand.Create(),
     BenchmarkCommand.Create(),
     DemoCommand.Create(),
+    CameraCommand.Create(),
     serve,
 };
 var parse = root.Parse(args);
