@@ -42,6 +42,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly IActorRef scoring;
     private readonly IngestMetrics metrics;
     private readonly ILoggerFactory loggerFactory;
+    private readonly KafkaClientsClosing closing;
     private readonly TimeProvider clock;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, InFlightFrame> frames = [];
@@ -55,8 +56,9 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private bool askingForFrameSize;
     private DateTimeOffset? scoringBusySince;
 
-    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, TimeProvider clock)
+    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock)
     {
+        this.closing = closing;
         this.options = options.Validated();
         this.kafka = kafka;
         this.scoring = scoring;
@@ -84,8 +86,9 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="scoring">Where frames are scored: this node's scoring actor, or the cluster router to scoring nodes.</param>
-    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, clock ?? TimeProvider.System));
+    /// <param name="closing">Where the actor leaves the closing of its Kafka clients when it stops, for the node to wait on.</param>
+    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System));
 
     protected override void PreStart()
     {
@@ -106,12 +109,12 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         // here. Frames still in flight are not committed and will be read again.
         var (closingConsumer, closingProducer) = (consumer, producer);
         (consumer, producer) = (null, null);
-        Task.Run(() =>
+        closing.Track(Task.Run(() =>
         {
             closingConsumer?.Dispose();
             closingProducer?.Flush(TimeSpan.FromSeconds(10));
             closingProducer?.Dispose();
-        });
+        }));
     }
 
     private void Accept(ConsumeResult<string, byte[]> message)
@@ -293,11 +296,14 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         foreach (var frame in waiting) StartPreparing(frame);
     }
 
-    /// <summary>Once a second: frames unanswered for too long are sent again; a scorer silent since it said busy is tried again.</summary>
+    /// <summary>
+    /// Once a second: the frame size is asked for until known; frames unanswered for too long are sent again; a scorer
+    /// silent since it said busy is tried again.
+    /// </summary>
     private void SweepOverdue()
     {
         var now = clock.GetUtcNow();
-        if (waitingForFrameSize.Count > 0) AskForFrameSize();
+        if (frameSize is null) AskForFrameSize();
         if (scoringBusySince is { } since && now - since > options.ScoringTimeout)
         {
             log.Warning("Scoring said it was busy {0:0} s ago and has not said it has room since; sending the waiting frames again", (now - since).TotalSeconds);
@@ -425,7 +431,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         public bool PublishFailed { get; set; }
 
         /// <summary>How logs and dead letters name the frame: its id when known, and where it was read.</summary>
-        public string Name => $"frame {Metadata?.FrameId ?? "(no id)"} at {Source.TopicPartitionOffset}";
+        public string Name => $"frame {Metadata?.FrameId ?? "(no id)"} at {Source.Topic}/{Source.Partition.Value}/{Source.Offset.Value}";
     }
 
     private abstract record FrameOutcome;

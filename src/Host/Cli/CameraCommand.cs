@@ -13,8 +13,8 @@ namespace Pipeline.Host.Cli;
 /// <summary>
 /// <c>pipeline camera --folder &lt;dir&gt;</c>: a simulated camera that streams a folder's images into the frames
 /// topic of a Kafka cluster at a set rate (<see cref="CameraStream"/>, <see cref="FolderFrames"/>). Kafka settings
-/// come from section <c>Kafka</c> of appsettings.json next to the executable and environment variables
-/// (<c>Kafka__BootstrapServers</c>, <c>Kafka__SaslPassword</c>); <c>--bootstrap-servers</c> and <c>--topic</c> win.
+/// come from section <c>Pipeline:Kafka</c> of appsettings.json next to the executable and environment variables
+/// (<c>Pipeline__Kafka__BootstrapServers</c>, <c>Pipeline__Kafka__SaslPassword</c>); <c>--bootstrap-servers</c> and <c>--topic</c> win.
 /// Exit code 0 when every frame was delivered, 1 when some were not, 2 for unusable input.
 /// </summary>
 public static class CameraCommand
@@ -25,8 +25,8 @@ public static class CameraCommand
     public static Command Create()
     {
         var folder = new Option<string>("--folder") { Description = "folder whose .png, .jpg, .jpeg and .bmp files (subfolders included) are sent, in path order, as they are", Required = true };
-        var bootstrapServers = new Option<string?>("--bootstrap-servers") { Description = "Kafka brokers, host:port[,host:port...] (default: Kafka:BootstrapServers from appsettings.json or Kafka__BootstrapServers)" };
-        var topic = new Option<string?>("--topic") { Description = "topic to send to (default: Kafka:Topics:Frames, else 'frames')" };
+        var bootstrapServers = new Option<string?>("--bootstrap-servers") { Description = "Kafka brokers, host:port[,host:port...] (default: Pipeline:Kafka:BootstrapServers from appsettings.json or Pipeline__Kafka__BootstrapServers)" };
+        var topic = new Option<string?>("--topic") { Description = "topic to send to (default: Pipeline:Kafka:Topics:Frames, else 'frames')" };
         var rate = new Option<double>("--rate") { Description = "frames per second; 0 = as fast as possible", DefaultValueFactory = _ => 5 };
         var count = new Option<long?>("--count") { Description = "frames in all, going round the folder as often as needed (default: each image once)" };
         var cameraId = new Option<string?>("--camera-id") { Description = $"the one camera's id (default {FolderFramesOptions.DefaultCameraId})" };
@@ -106,7 +106,7 @@ public static class CameraCommand
         }
         catch (PipelineInputException e) when (string.IsNullOrWhiteSpace(configuration[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"]))
         {
-            throw new PipelineInputException($"{e.Message} Pass --bootstrap-servers, or set Kafka__BootstrapServers.", e);
+            throw new PipelineInputException($"{e.Message} Pass --bootstrap-servers, or set Pipeline__Kafka__BootstrapServers.", e);
         }
     }
 }

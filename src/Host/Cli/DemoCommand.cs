@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Pipeline.Scoring.Evaluation;
-using Pipeline.Shared.Evaluation;
+using System.Globalization;
+using Pipeline.Host.Demo;
+using Pipeline.Scoring;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Simulation;
 using Pipeline.Training;
@@ -9,24 +10,35 @@ using Pipeline.Training;
 namespace Pipeline.Host.Cli;
 
 /// <summary>
-/// <c>pipeline demo</c>: the embedded default, with nothing to set up: generates images of good and
-/// defective parts, trains a model on the good ones and measures how well it finds the defects.
+/// <c>pipeline demo</c>: the embedded default, with nothing to set up. Trains a model on generated good parts (or a
+/// <c>--data</c> folder), then runs the whole streaming product in this process (<see cref="StreamingDemo"/>):
+/// mock Kafka, a node with every role, cameras streaming good, defective and a few corrupt frames, anomalies printed
+/// as they arrive, and a summary at the end.
 /// </summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
-        var output = new Option<string?>("--out") { Description = "keep the generated parts, the model and the report here (default: a temporary folder, removed afterwards)" };
+        var frames = new Option<int>("--frames") { Description = "frames the cameras send, a few corrupt ones included", DefaultValueFactory = _ => 100 };
+        var rate = new Option<double>("--rate") { Description = "frames per second the cameras send together (0 = as fast as possible)", DefaultValueFactory = _ => 5 };
+        var cameras = new Option<int>("--cameras") { Description = "cameras sending in turn", DefaultValueFactory = _ => 3 };
+        var corruptEvery = new Option<int>("--corrupt-every") { Description = "every n-th frame is a corrupt image (0 = none)", DefaultValueFactory = _ => 40 };
+        var data = new Option<string?>("--data") { Description = "train on and stream the test images of this folder (MVTec AD layout) instead of generated parts" };
+        var output = new Option<string?>("--out") { Description = "keep the generated parts and the model here (default: a temporary folder, removed afterwards)" };
         var size = new Option<int>("--image-size") { Description = "side of the generated images and of the model's input", DefaultValueFactory = _ => 128 };
-        var seed = new Option<int>("--seed") { Description = "seed for the generated parts", DefaultValueFactory = _ => 1 };
-        var json = new Option<string?>("--json") { Description = "also write the evaluation as JSON to this file" };
+        var seed = new Option<int>("--seed") { Description = "seed for the generated parts and the order of the frames", DefaultValueFactory = _ => 1 };
+        var json = new Option<string?>("--json") { Description = "also write the summary as JSON to this file" };
+        var bare = new Option<bool>("--measure-bare-model") { Description = "also time the model alone on the same frames and batch size, to compare with the pipeline" };
+        var cpuWorkers = new Option<int?>("--cpu-workers") { Description = "scoring actors on the CPU (Pipeline:Scoring:CpuWorkers)" };
+        var cpuThreads = new Option<int?>("--cpu-threads") { Description = "CPU threads split over the scoring actors (Pipeline:Scoring:CpuThreads)" };
+        var batchViews = new Option<int?>("--max-batch-views") { Description = "most views in one scoring batch (Pipeline:Scoring:MaxBatchViews)" };
         var common = new CommonOptions();
-        var command = new Command("demo", "Generate parts, train on the good ones, and measure defect detection: the whole model path with nothing to set up.")
+        var command = new Command("demo", "Run the whole product in this process: train on good parts, stream camera frames through mock Kafka and a node with every role, print anomalies live and a summary.")
         {
-            output, size, seed, json,
+            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews,
         };
         common.AddTo(command);
-        command.SetAction((parse, cancellation) => CommandRunner.Run(token =>
+        command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
         {
             var keep = parse.GetValue(output);
             var root = keep ?? Directory.CreateTempSubdirectory("pipeline-demo-").FullName;
@@ -35,33 +47,50 @@ public static class DemoCommand
                 var clock = Stopwatch.StartNew();
                 var progress = ConsoleProgress.ToStandardError();
                 var imageSize = parse.GetValue(size);
-                var data = Path.Combine(root, "parts");
-                SyntheticParts.WriteMvtecFolder(data, trainGood: 60, testGood: 30, testPerDefect: 15, imageSize, parse.GetValue(seed));
-                progress.Note($"generated parts in {data}: 60 good to train on; 30 good and 15 each with a scratch, a hole or a stain to test on");
+                var dataFolder = parse.GetValue(data);
+                if (dataFolder is null)
+                {
+                    dataFolder = Path.Combine(root, "parts");
+                    SyntheticParts.WriteMvtecFolder(dataFolder, trainGood: 60, testGood: 30, testPerDefect: 15, imageSize, parse.GetValue(seed));
+                    progress.Note($"generated parts in {dataFolder}: 60 good to train on; 30 good and 15 each with a scratch, a hole or a stain for the cameras");
+                }
 
-                var options = TrainingOptions.Cpu with
+                var training = TrainingOptions.Cpu with
                 {
                     ImageSize = imageSize, TrainViews = 8, TestViews = 8, Epochs = 25, HiddenWidth = 128, CouplingBlocks = 4,
                 };
                 var device = common.ResolveDevice(parse);
-                using var backbone = PretrainedBackbone.Load(device);
-                var cache = common.Cache(parse);
-                var outcome = ModelTraining.TrainOnFolder(data, options, backbone, cache, progress, "demo", token);
-                var modelDir = Path.Combine(root, "model");
-                outcome.Artifact.Save(Path.Combine(modelDir, ModelArtifact.DefaultFileName));
-
-                using var model = DefectModel.Load(outcome.Artifact, backbone, cache);
-                var result = DatasetEvaluation.Run(data, model, progress, token);
-                Console.WriteLine(EvaluationSummaryText.Format(result));
-                if (parse.GetValue(json) is { } jsonPath) EvaluationJson.Write(result, jsonPath);
-                if (keep is not null)
+                string modelFile;
+                using (var backbone = PretrainedBackbone.Load(device))
                 {
-                    var report = Path.Combine(root, "report.html");
-                    HtmlReport.Write(report, result, EvalCommand.Thumbnail, "Generated parts: demo model");
-                    Console.WriteLine($"model in {modelDir}, report in {report}");
+                    var outcome = ModelTraining.TrainOnFolder(dataFolder, training, backbone, common.Cache(parse), progress, "demo", token);
+                    modelFile = Path.Combine(root, "model", ModelArtifact.DefaultFileName);
+                    outcome.Artifact.Save(modelFile);
                 }
+
+                var node = new Dictionary<string, string?> { [$"{ScoringOptions.SectionName}:Device"] = parse.GetValue(common.Device) };
+                if (parse.GetValue(cpuWorkers) is { } workers) node[$"{ScoringOptions.SectionName}:CpuWorkers"] = workers.ToString(CultureInfo.InvariantCulture);
+                if ((parse.GetValue(cpuThreads) ?? parse.GetValue(common.Threads)) is { } threads) node[$"{ScoringOptions.SectionName}:CpuThreads"] = threads.ToString(CultureInfo.InvariantCulture);
+                if (parse.GetValue(batchViews) is { } views) node[$"{ScoringOptions.SectionName}:MaxBatchViews"] = views.ToString(CultureInfo.InvariantCulture);
+                var options = new StreamingDemoOptions
+                {
+                    Frames = parse.GetValue(frames),
+                    FramesPerSecond = parse.GetValue(rate),
+                    Cameras = parse.GetValue(cameras),
+                    CorruptEvery = parse.GetValue(corruptEvery),
+                    Seed = parse.GetValue(seed),
+                    MeasureBareModel = parse.GetValue(bare),
+                    NodeSettings = node,
+                };
+                var summary = await StreamingDemo.RunAsync(dataFolder, modelFile, options, line => Console.WriteLine(line), token);
+                Console.WriteLine();
+                Console.WriteLine(summary);
+                if (parse.GetValue(json) is { } jsonPath) summary.WriteJson(jsonPath);
+                if (keep is not null) Console.WriteLine($"model in {Path.GetDirectoryName(modelFile)}");
                 Console.WriteLine($"demo finished in {clock.Elapsed.TotalSeconds:0} s");
-                return CommandRunner.Success;
+                if (summary.Complete) return CommandRunner.Success;
+                Console.Error.WriteLine($"error: {summary.FramesSent - summary.DistinctFrameIds - summary.DeadLettered} of {summary.FramesSent} frames have no outcome.");
+                return CommandRunner.UnexpectedFailure;
             }
             finally
             {

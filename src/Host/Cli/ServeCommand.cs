@@ -44,7 +44,7 @@ public static class ServeCommand
             Add(overrides, $"{HttpOptions.Section}:Port", parse.GetValue(httpPort)?.ToString(CultureInfo.InvariantCulture));
             Add(overrides, "Logging:Console:FormatterName", parse.GetValue(logFormat));
 
-            using var host = PipelineHost.CreateBuilder(new PipelineHostSettings { Overrides = overrides }).Build();
+            using var host = PipelineHost.CreateBuilder(new PipelineHostSettings { Overrides = overrides }).WithPipelineRoles().Build();
             try
             {
                 await host.StartAsync(token);

@@ -150,7 +150,9 @@ public sealed class PipelineHostBuilder
         var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PipelineHost));
         var seeds = cluster.SeedNodeAddresses();
 
-        akka.ConfigureLoggers(loggers =>
+        // Akka's own console logger, used while the system starts and stops, says only what matters.
+        akka.AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend)
+            .ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = AkkaLogLevel.InfoLevel;
                 loggers.ClearLoggers();

@@ -43,8 +43,9 @@ public static class PipelineRoles
         builder.WithRoleServices(ClusterRoles.Ingest, services =>
         {
             ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, IngestOptions.Section, new IngestOptionsValidator()));
-            ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaConsumerOptionsValidator()));
+            ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(forConsumer: true)));
             services.AddSingleton(provider => new IngestMetrics(provider.GetService<IMeterFactory>()));
+            services.AddSingleton<KafkaClientsClosing>();
         });
 
         builder.WithRoleActors(ClusterRoles.Scoring, (system, registry, resolver) =>
@@ -64,10 +65,30 @@ public static class PipelineRoles
                 resolver.GetService<IOptions<KafkaOptions>>().Value,
                 scoring,
                 resolver.GetService<IngestMetrics>(),
-                resolver.GetService<ILoggerFactory>());
+                resolver.GetService<ILoggerFactory>(),
+                resolver.GetService<KafkaClientsClosing>());
             // A consumer that fails (a fatal Kafka error) is started again after 1 s, 2 s, … up to 30 s.
             var supervised = BackoffSupervisor.Props(Backoff.OnFailure(ingest, "frames", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1));
-            registry.Register<IngestEntry>(system.ActorOf(supervised, IngestName));
+            var entry = system.ActorOf(supervised, IngestName);
+            registry.Register<IngestEntry>(entry);
+
+            // On shutdown, first stop reading frames and close the Kafka clients (committing what is done), then leave
+            // the cluster: frames still in flight are read again by the partitions' next owner.
+            var closing = resolver.GetService<KafkaClientsClosing>();
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-ingest", async () =>
+            {
+                try
+                {
+                    await entry.GracefulStop(TimeSpan.FromSeconds(10));
+                }
+                catch (TaskCanceledException)
+                {
+                    // Not stopped in time: the actor system's termination stops it.
+                }
+
+                await closing.WhenClosedAsync(TimeSpan.FromSeconds(15));
+                return Akka.Done.Instance;
+            });
         });
 
         builder.AddReadinessCheck(ClusterRoles.Scoring, provider => new ScoringReadinessCheck(provider.GetRequiredService<ActorRegistry>()));
@@ -83,15 +104,6 @@ public static class PipelineRoles
 
     /// <summary>Registry key of this node's ingest supervisor (only on nodes with the ingest role).</summary>
     public sealed class IngestEntry;
-
-    private sealed class KafkaConsumerOptionsValidator : IValidateOptions<KafkaOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, KafkaOptions options)
-        {
-            var problems = options.ValidateForConsumer();
-            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-        }
-    }
 
     /// <summary>Ready when every scorer of this node has a model loaded.</summary>
     private sealed class ScoringReadinessCheck(ActorRegistry registry) : IReadinessCheck

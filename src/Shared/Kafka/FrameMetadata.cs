@@ -15,6 +15,15 @@ public static class FrameContentTypes
     public const string Bmp = "image/bmp";
 
     public static IReadOnlyList<string> All { get; } = [Jpeg, Png, Bmp];
+
+    /// <summary>The content type of an image file by its extension (".png", any case), for the extensions cameras write.</summary>
+    public static IReadOnlyDictionary<string, string> ByFileExtension { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        [".png"] = Png,
+        [".jpg"] = Jpeg,
+        [".jpeg"] = Jpeg,
+        [".bmp"] = Bmp,
+    };
 }
 
 /// <summary>

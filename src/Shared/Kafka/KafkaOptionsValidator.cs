@@ -4,7 +4,7 @@ namespace Pipeline.Shared.Kafka;
 
 /// <summary>
 /// <see cref="KafkaOptions.Validate"/> (producers) or <see cref="KafkaOptions.ValidateForConsumer"/> as an options
-/// validator, for binding section <c>Kafka</c> the way the other settings are bound.
+/// validator, for binding section <c>Pipeline:Kafka</c> the way the other settings are bound.
 /// </summary>
 /// <param name="forConsumer">Check what consumers need too (a consumer group).</param>
 public sealed class KafkaOptionsValidator(bool forConsumer = false) : IValidateOptions<KafkaOptions>

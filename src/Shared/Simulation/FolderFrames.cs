@@ -66,14 +66,6 @@ public sealed class FolderFrames : IEnumerable<CameraFrame>
     /// <summary>Folders of the MVTec AD layout that hold pixel masks rather than camera pictures.</summary>
     public const string MaskFolder = "ground_truth";
 
-    private static readonly Dictionary<string, string> ContentTypes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        [".png"] = FrameContentTypes.Png,
-        [".jpg"] = FrameContentTypes.Jpeg,
-        [".jpeg"] = FrameContentTypes.Jpeg,
-        [".bmp"] = FrameContentTypes.Bmp,
-    };
-
     private readonly FolderFramesOptions options;
 
     private FolderFrames(string folder, IReadOnlyList<FolderImage> images, FolderFramesOptions options)
@@ -130,7 +122,7 @@ public sealed class FolderFrames : IEnumerable<CameraFrame>
         {
             var skipped = options.LabelFromFolders ? $" outside {MaskFolder}/" : "";
             throw new PipelineInputException(
-                $"Image folder '{root}' holds no {string.Join(", ", ContentTypes.Keys)} files{skipped} (subfolders included); " +
+                $"Image folder '{root}' holds no {string.Join(", ", FrameContentTypes.ByFileExtension.Keys)} files{skipped} (subfolders included); " +
                 "pass a folder with images.");
         }
 
@@ -182,10 +174,10 @@ public sealed class FolderFrames : IEnumerable<CameraFrame>
         try
         {
             return Directory.EnumerateFiles(root, "*", enumeration)
-                .Where(path => ContentTypes.ContainsKey(Path.GetExtension(path)))
+                .Where(path => FrameContentTypes.ByFileExtension.ContainsKey(Path.GetExtension(path)))
                 .Where(path => !labelFromFolders || !IsMask(root, path))
                 .Order(StringComparer.Ordinal)
-                .Select(path => new FolderImage(path, ContentTypes[Path.GetExtension(path)], labelFromFolders ? LabelOf(path) : null))
+                .Select(path => new FolderImage(path, FrameContentTypes.ByFileExtension[Path.GetExtension(path)], labelFromFolders ? LabelOf(path) : null))
                 .ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

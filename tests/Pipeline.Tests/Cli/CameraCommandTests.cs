@@ -60,7 +60,7 @@ public sealed class CameraCommandTests : IDisposable
         cluster.CreateTopic(new TopicNames().Frames, partitions: 1);
         var parts = Parts();
 
-        var outcome = PipelineProcess.Run(new Dictionary<string, string> { ["Kafka__BootstrapServers"] = cluster.BootstrapServers },
+        var outcome = PipelineProcess.Run(new Dictionary<string, string> { ["Pipeline__Kafka__BootstrapServers"] = cluster.BootstrapServers },
             "camera", "--folder", Path.Combine(parts, "test"), "--count", "5", "--rate", "50", "--camera-id", "line-2-cam-3");
 
         Assert.True(outcome.ExitCode == 0, outcome.ToString());
@@ -78,7 +78,7 @@ public sealed class CameraCommandTests : IDisposable
         cluster.SetBrokerDown(1);
         var parts = Parts();
 
-        var outcome = PipelineProcess.Run(new Dictionary<string, string> { ["Kafka__Extra__message.timeout.ms"] = "300" },
+        var outcome = PipelineProcess.Run(new Dictionary<string, string> { ["Pipeline__Kafka__Extra__message.timeout.ms"] = "300" },
             "camera", "--folder", parts, "--bootstrap-servers", cluster.BootstrapServers, "--count", "2", "--rate", "0");
 
         Assert.True(outcome.ExitCode == 1, outcome.ToString());
@@ -98,7 +98,7 @@ public sealed class CameraCommandTests : IDisposable
     public void Unusable_kafka_settings_are_explained_and_it_exits_2()
     {
         var parts = Parts();
-        AssertUserError(PipelineProcess.Run("camera", "--folder", parts, "--bootstrap-servers", "kafka-0"), "Kafka:BootstrapServers entry 'kafka-0' is not host:port");
+        AssertUserError(PipelineProcess.Run("camera", "--folder", parts, "--bootstrap-servers", "kafka-0"), "Pipeline:Kafka:BootstrapServers entry 'kafka-0' is not host:port");
         AssertUserError(PipelineProcess.Run("camera", "--folder", parts), "--bootstrap-servers");
     }
 

@@ -41,13 +41,26 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public void An_ingest_node_without_Kafka_brokers_is_refused_with_the_setting_to_make()
+    {
+        AssertUserError(PipelineProcess.Run("serve", "--roles", "ingest", "--port", "0", "--http-port", "0"), "Pipeline:Kafka:BootstrapServers is empty");
+    }
+
+    [Fact]
+    public void A_scoring_node_with_a_missing_model_is_refused_naming_the_path()
+    {
+        var outcome = PipelineProcess.Run(new Dictionary<string, string> { ["Pipeline__Scoring__ModelPath"] = "/nowhere/model.dnfm" }, "serve", "--roles", "scoring", "--port", "0", "--http-port", "0");
+        AssertUserError(outcome, "Pipeline:Scoring:ModelPath is '/nowhere/model.dnfm'");
+    }
+
+    [Fact]
     public void A_remoting_port_in_use_is_named()
     {
         using var occupant = new TcpListener(IPAddress.Loopback, 0);
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
 
-        AssertUserError(PipelineProcess.Run("serve", "--port", port.ToString(CultureInfo.InvariantCulture), "--http-port", "0"),
+        AssertUserError(PipelineProcess.Run("serve", "--roles", "training", "--port", port.ToString(CultureInfo.InvariantCulture), "--http-port", "0"),
             $"Failed to bind to [127.0.0.1:{port}]: another process is using the port");
     }
 
@@ -56,7 +69,7 @@ public sealed class ServeCommandTests
     {
         var httpPort = TestNodes.FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "pipeline.dll"), "serve", "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "pipeline.dll"), "serve", "--roles", "training", "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(argument);
         start.Environment["Logging__LogLevel__Default"] = "Information";
         using var process = Process.Start(start)!;

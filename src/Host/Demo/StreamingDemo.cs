@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Host.Hosting;
+using Pipeline.Ingest;
+using Pipeline.Scoring;
+using Pipeline.Shared;
+using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Data;
+using Pipeline.Shared.Evaluation;
+using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Simulation;
+
+namespace Pipeline.Host.Demo;
+
+/// <summary>What the streaming demo runs: how many frames, how fast, and how the node scores them.</summary>
+public sealed record StreamingDemoOptions
+{
+    /// <summary>Frames the camera simulator sends, corrupt ones included.</summary>
+    public int Frames { get; init; } = 100;
+
+    /// <summary>Frames per second the cameras send together; 0 sends as fast as Kafka takes them.</summary>
+    public double FramesPerSecond { get; init; } = 5;
+
+    public int Cameras { get; init; } = 3;
+
+    /// <summary>Every n-th frame is a corrupt image (cut off mid-file); 0 sends none.</summary>
+    public int CorruptEvery { get; init; } = 40;
+
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Scoring settings of the node (device, CPU workers and threads, batch size).</summary>
+    public IReadOnlyDictionary<string, string?> NodeSettings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Also time the bare model on the same frames, in batches as large as the pipeline's, before streaming.</summary>
+    public bool MeasureBareModel { get; init; }
+
+    /// <summary>Longest wait for the outcomes of all frames after the last was sent.</summary>
+    public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>
+/// The embedded default of the product, end to end and in one process: librdkafka's mock Kafka cluster with the
+/// pipeline's topics, one cluster node with every role (as <c>pipeline serve</c> runs it) scoring with a trained
+/// model, a camera simulator streaming the test images of a data set (good and defective parts, and a few corrupt
+/// frames), and a watcher reading results, anomalies and dead letters as an alerting service would.
+/// </summary>
+public static class StreamingDemo
+{
+    /// <param name="dataFolder">A data set in MVTec AD layout; its test images are what the cameras show.</param>
+    /// <param name="modelFile">The trained model artifact the node scores with.</param>
+    /// <param name="report">Lines for people: live anomalies and dead letters, progress.</param>
+    public static async Task<StreamingDemoSummary> RunAsync(
+        string dataFolder, string modelFile, StreamingDemoOptions options, Action<string> report, CancellationToken cancellation)
+    {
+        if (options.Frames < 1) throw new PipelineInputException($"--frames is {options.Frames}; send at least 1 frame.");
+        if (options.FramesPerSecond < 0) throw new PipelineInputException($"--rate is {options.FramesPerSecond}; use 0 (as fast as possible) or more frames per second.");
+        if (options.Cameras < 1) throw new PipelineInputException($"--cameras is {options.Cameras}; use at least 1.");
+        var artifact = ModelArtifact.Load(modelFile);
+        var (frames, truth) = CameraFrames(MvtecDataset.Open(dataFolder), options);
+
+        using var kafka = MockKafkaCluster.Start(brokers: 1);
+        var topics = new TopicNames();
+        kafka.CreateTopic(topics.Frames, partitions: Math.Max(3, options.Cameras));
+        kafka.CreateTopic(topics.Results, partitions: 3);
+        kafka.CreateTopic(topics.Anomalies, partitions: 3);
+        kafka.CreateTopic(topics.DeadLetter, partitions: 1);
+        kafka.CreateTopic(topics.Labels, partitions: 1);
+        var kafkaOptions = new KafkaOptions { BootstrapServers = kafka.BootstrapServers, ConsumerGroup = "demo-ingest", Topics = topics };
+        report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.DeadLetter}");
+
+        var settings = new Dictionary<string, string?>
+        {
+            [$"{ClusterOptions.Section}:ActorSystemName"] = "inspection-demo",
+            [$"{ClusterOptions.Section}:Port"] = "0",
+            [$"{HttpOptions.Section}:Port"] = "0",
+            [$"{KafkaOptions.SectionName}:BootstrapServers"] = kafka.BootstrapServers,
+            [$"{KafkaOptions.SectionName}:ConsumerGroup"] = kafkaOptions.ConsumerGroup,
+            [$"{ScoringOptions.SectionName}:ModelPath"] = modelFile,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in options.NodeSettings) settings[key] = value;
+        using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
+        var clock = Stopwatch.StartNew();
+        await node.StartAsync(cancellation);
+        try
+        {
+            await WaitUntilReadyAsync(node, cancellation);
+            report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion}, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###})");
+
+            double? bareFramesPerSecond = null;
+            if (options.MeasureBareModel)
+            {
+                bareFramesPerSecond = MeasureBareModel(artifact, frames.Where(frame => !truth[frame.Metadata.FrameId].Corrupt).Select(frame => frame.EncodedImage).ToArray(), options);
+                report($"bare model: {bareFramesPerSecond:0.0} frames/s");
+            }
+
+            using var watcher = new InspectionStreamWatcher(kafkaOptions,
+                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType})"),
+                dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
+            using var producer = KafkaClients.CreateProducer(kafkaOptions, "demo-cameras");
+            report($"{options.Cameras} camera(s) send {frames.Count} frames at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}");
+            var sent = await CameraStream.RunAsync(producer, topics.Frames, frames, new CameraStreamOptions { FramesPerSecond = options.FramesPerSecond > 0 ? options.FramesPerSecond : null }, cancellation);
+            if (!sent.AllDelivered)
+                throw new InvalidOperationException($"The camera simulator could not send {sent.Failed} of {sent.Sent} frames: {sent.FirstError}");
+
+            var done = await watcher.WaitUntilAsync(w => w.DistinctResults + w.DeadLetters.Count >= frames.Count, options.Patience, cancellation);
+            if (!done)
+                report($"gave up waiting after {options.Patience.TotalSeconds:0} s: {watcher.DistinctResults} results and {watcher.DeadLetters.Count} dead letters for {frames.Count} frames");
+            return Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options);
+        }
+        finally
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await node.StopAsync(patience.Token);
+        }
+    }
+
+    /// <summary>The frames the cameras send (test images in a seeded shuffle, every n-th cut off), with the truth of each.</summary>
+    private static (IReadOnlyList<CameraFrame> Frames, IReadOnlyDictionary<string, FrameTruth> Truth) CameraFrames(MvtecDataset data, StreamingDemoOptions options)
+    {
+        var rng = new Random(options.Seed);
+        var images = data.TestImages.OrderBy(_ => rng.Next()).ToArray();
+        if (images.Length == 0) throw new PipelineInputException($"{data.Folder} has no test images to stream.");
+        var bytes = new Dictionary<string, byte[]>();
+        var frames = new List<CameraFrame>();
+        var truth = new Dictionary<string, FrameTruth>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Frames; i++)
+        {
+            var image = images[i % images.Length];
+            if (!bytes.TryGetValue(image.Path, out var encoded)) bytes[image.Path] = encoded = File.ReadAllBytes(image.Path);
+            var corrupt = options.CorruptEvery > 0 && (i + 1) % options.CorruptEvery == 0;
+            var frameId = $"demo-{i + 1:D5}";
+            var contentType = FrameContentTypes.ByFileExtension.GetValueOrDefault(Path.GetExtension(image.Path), FrameContentTypes.Png);
+            var metadata = new FrameMetadata(frameId, $"camera-{i % options.Cameras + 1}", DateTimeOffset.UtcNow, contentType);
+            frames.Add(new CameraFrame(metadata, corrupt ? encoded[..(encoded.Length / 3)] : encoded));
+            truth[frameId] = new FrameTruth(image.IsDefective, corrupt ? "corrupt frame" : image.DefectType, corrupt);
+        }
+
+        return (frames, truth);
+    }
+
+    private static async Task WaitUntilReadyAsync(IHost node, CancellationToken cancellation)
+    {
+        var probe = node.Services.GetRequiredService<ReadinessProbe>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            var readiness = await probe.CheckAsync(cancellation);
+            if (readiness.IsReady) return;
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException("The demo node did not become ready within 2 minutes: " + string.Join("; ", readiness.Failing.Select(check => $"{check.Name}: {check.Reason}")));
+            await Task.Delay(100, cancellation);
+        }
+    }
+
+    /// <summary>Frames per second of the model alone on this machine: decode, prepare and score, in batches as the scorer makes them.</summary>
+    private static double MeasureBareModel(ModelArtifact artifact, IReadOnlyList<byte[]> encoded, StreamingDemoOptions options)
+    {
+        var scoring = new ScoringOptions();
+        if (options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:MaxBatchViews", out var views) && views is not null)
+            scoring.MaxBatchViews = int.Parse(views, CultureInfo.InvariantCulture);
+        if (options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:CpuThreads", out var threads) && threads is not null)
+            TorchSharp.torch.set_num_threads(int.Parse(threads, CultureInfo.InvariantCulture));
+        var device = options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:Device", out var name) && name is not null && name != "auto" ? name : "auto";
+        using var backbone = PretrainedBackbone.Load(ComputeDevice.Resolve(device == "cuda" ? "cuda:0" : device));
+        using var model = DefectModel.Load(artifact, backbone);
+        var perBatch = Math.Max(1, scoring.MaxBatchViews / model.TestViews.Count);
+        var size = artifact.Manifest.ImageSize;
+        RgbImage Prepare(byte[] bytes) => InspectionViews.Prepare(ImageDecoder.Decode(bytes, "frame"), size);
+
+        model.Score([Prepare(encoded[0])]); // warm-up
+        var frames = Math.Max(perBatch * 3, Math.Min(encoded.Count, 64));
+        var clock = Stopwatch.StartNew();
+        for (var start = 0; start < frames; start += perBatch)
+            model.Score(Enumerable.Range(start, Math.Min(perBatch, frames - start)).Select(i => Prepare(encoded[i % encoded.Count])).ToArray());
+        return frames / clock.Elapsed.TotalSeconds;
+    }
+
+    private static StreamingDemoSummary Summarize(
+        InspectionStreamWatcher watcher, CameraStreamSummary sent, IReadOnlyDictionary<string, FrameTruth> truth, ModelArtifact artifact, double? bareFramesPerSecond, StreamingDemoOptions options)
+    {
+        var results = watcher.Results;
+        var firstOfEach = results.GroupBy(result => result.FrameId).Select(group => group.First()).ToArray();
+        var good = firstOfEach.Where(result => !truth[result.FrameId].Defective).ToArray();
+        var defective = firstOfEach.Where(result => truth[result.FrameId].Defective).ToArray();
+        double? auroc = good.Length > 0 && defective.Length > 0
+            ? RocAnalysis.Auroc(good.Select(r => r.Score).ToArray(), defective.Select(r => r.Score).ToArray())
+            : null;
+        var latencies = firstOfEach.Select(r => ((r.PublishedAt ?? r.ScoredAt) - r.CapturedAt).TotalMilliseconds).Order().ToArray();
+        var span = firstOfEach.Length > 0 ? firstOfEach.Max(r => r.PublishedAt ?? r.ScoredAt) - firstOfEach.Min(r => r.CapturedAt) : TimeSpan.Zero;
+        var throughput = span > TimeSpan.Zero ? firstOfEach.Length / span.TotalSeconds : 0;
+        return new StreamingDemoSummary
+        {
+            FramesSent = (int)sent.Sent,
+            CorruptFramesSent = truth.Values.Count(t => t.Corrupt),
+            Results = results.Count,
+            DistinctFrameIds = firstOfEach.Length,
+            Anomalies = watcher.Anomalies.Select(a => a.FrameId).Distinct().Count(),
+            DeadLettered = watcher.DeadLetters.Select(d => d.FrameId).Distinct().Count(),
+            Auroc = auroc,
+            DefectsFlagged = defective.Count(r => r.Verdict == InspectionVerdict.Anomalous),
+            DefectiveFrames = defective.Length,
+            FalseAlarms = good.Count(r => r.Verdict == InspectionVerdict.Anomalous),
+            GoodFrames = good.Length,
+            ModelVersion = artifact.Manifest.ModelVersion,
+            FramesPerSecond = throughput,
+            SendRateFramesPerSecond = options.FramesPerSecond,
+            BareModelFramesPerSecond = bareFramesPerSecond,
+            LatencyP50Ms = Percentile(latencies, 0.50),
+            LatencyP99Ms = Percentile(latencies, 0.99),
+        };
+    }
+
+    private static double Percentile(IReadOnlyList<double> sorted, double quantile) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
+
+    private sealed record FrameTruth(bool Defective, string DefectType, bool Corrupt);
+}

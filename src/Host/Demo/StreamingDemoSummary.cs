@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Pipeline.Host.Demo;
+
+/// <summary>What the streaming demo measured; written as JSON with <c>--json</c> (snake_case, documented in README.md).</summary>
+public sealed record StreamingDemoSummary
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Frames the cameras sent (corrupt ones included).</summary>
+    public int FramesSent { get; init; }
+
+    public int CorruptFramesSent { get; init; }
+
+    /// <summary>Messages on the results topic (a frame delivered twice counts twice).</summary>
+    public int Results { get; init; }
+
+    /// <summary>Frames with at least one result.</summary>
+    public int DistinctFrameIds { get; init; }
+
+    /// <summary>Frames on the anomalies topic.</summary>
+    public int Anomalies { get; init; }
+
+    /// <summary>Frames on the dead-letter topic.</summary>
+    public int DeadLettered { get; init; }
+
+    /// <summary>Image-level AUROC of the streamed scores against the cameras' truth (0..1); null without both kinds of frames.</summary>
+    public double? Auroc { get; init; }
+
+    public int DefectsFlagged { get; init; }
+
+    public int DefectiveFrames { get; init; }
+
+    public int FalseAlarms { get; init; }
+
+    public int GoodFrames { get; init; }
+
+    public string ModelVersion { get; init; } = "";
+
+    /// <summary>Results per second, from the first frame's capture to the last result's publication.</summary>
+    public double FramesPerSecond { get; init; }
+
+    /// <summary>The rate the cameras were asked to send at; 0 is as fast as possible.</summary>
+    public double SendRateFramesPerSecond { get; init; }
+
+    /// <summary>Frames per second of the model alone (with <c>--measure-bare-model</c>).</summary>
+    public double? BareModelFramesPerSecond { get; init; }
+
+    /// <summary>From <c>captured-at</c> to the result handed to Kafka, median.</summary>
+    public double LatencyP50Ms { get; init; }
+
+    public double LatencyP99Ms { get; init; }
+
+    /// <summary>Every frame has exactly one outcome: a result or a dead letter.</summary>
+    [JsonIgnore]
+    public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;
+
+    public void WriteJson(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + Environment.NewLine);
+    }
+
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        var invariant = CultureInfo.InvariantCulture;
+        text.AppendLine(invariant, $"frames sent        {FramesSent} ({CorruptFramesSent} corrupt on purpose)");
+        text.AppendLine(invariant, $"results            {Results} for {DistinctFrameIds} distinct frames");
+        text.AppendLine(invariant, $"dead-lettered      {DeadLettered}");
+        text.AppendLine(invariant, $"anomalies          {Anomalies}: {DefectsFlagged} of {DefectiveFrames} defective frames flagged, {FalseAlarms} false alarms on {GoodFrames} good frames");
+        text.AppendLine(Auroc is { } auroc ? string.Create(invariant, $"AUROC              {auroc * 100:0.0} % (streamed scores against the cameras' truth)") : "AUROC              n/a (needs good and defective frames)");
+        text.AppendLine(invariant, $"throughput         {FramesPerSecond:0.0} frames/s{(BareModelFramesPerSecond is { } bare ? string.Create(invariant, $" (bare model {bare:0.0} frames/s: {FramesPerSecond / bare * 100:0} %)") : "")}");
+        text.Append(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text.Json;
+using Pipeline.Tests.Cluster;
+using Xunit;
+
+namespace Pipeline.Tests.Cli;
+
+/// <summary><c>pipeline demo</c>, the embedded default, run as users run it: every frame sent has one outcome.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class DemoCommandTests
+{
+    [Fact]
+    public void The_demo_streams_every_frame_to_one_outcome_and_writes_the_summary()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "summary.json");
+        var outcome = PipelineProcess.Run("demo", "--frames", "24", "--rate", "0", "--corrupt-every", "8", "--image-size", "64", "--no-cache", "--json", json);
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        using var summary = JsonDocument.Parse(File.ReadAllText(json));
+        int Count(string name) => summary.RootElement.GetProperty(name).GetInt32();
+        Assert.Equal(24, Count("frames_sent"));
+        Assert.Equal(21, Count("distinct_frame_ids"));
+        Assert.Equal(3, Count("dead_lettered"));
+        Assert.True(Count("results") >= 21);
+        Assert.InRange(Count("anomalies"), 1, 21);
+        Assert.InRange(summary.RootElement.GetProperty("auroc").GetDouble(), 0, 1);
+        Assert.True(summary.RootElement.GetProperty("frames_per_second").GetDouble() > 0);
+        Assert.True(summary.RootElement.GetProperty("latency_p99_ms").GetDouble() >= summary.RootElement.GetProperty("latency_p50_ms").GetDouble());
+        Assert.Contains("ANOMALY", outcome.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("DEAD LETTER", outcome.StandardOutput, StringComparison.Ordinal);
+    }
+}
