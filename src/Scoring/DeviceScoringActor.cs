@@ -236,6 +236,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         current = new CurrentModel(loaded.Model, loaded.Load.Artifact);
         if (previous is not null) DisposeOnLoop(previous.Model);
         log.Info("Scorer on {0} now scores with model {1} (was {2})", device, loaded.Model.Version, previous?.Model.Version ?? "none");
+        metrics.ModelServing(device, loaded.Model.Version);
         loaded.Load.ReplyTo.Tell(new ModelSwapped(device, loaded.Model.Version, previous?.Model.Version));
         Dispatch(deviceJustFreed: false);
     }

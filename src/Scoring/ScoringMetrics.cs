@@ -21,6 +21,7 @@ public sealed class ScoringMetrics : IDisposable
     private readonly Histogram<double> batchDuration;
     private readonly Histogram<double> frameLatency;
     private readonly UpDownCounter<int> queuedFrames;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> servingVersions = new();
 
     /// <param name="meterFactory">The host's factory (dependency injection); without one the meter is created and owned here.</param>
     public ScoringMetrics(IMeterFactory? meterFactory = null)
@@ -34,6 +35,9 @@ public sealed class ScoringMetrics : IDisposable
         batchDuration = Meter.CreateHistogram<double>("pipeline.scoring.batch_duration", "s", "Time the device took for one batch.");
         frameLatency = Meter.CreateHistogram<double>("pipeline.scoring.frame_latency", "s", "From a frame's arrival at its scorer to its answer: waiting plus scoring.");
         queuedFrames = Meter.CreateUpDownCounter<int>("pipeline.scoring.queued_frames", "{frame}", "Frames waiting for a batch.");
+        Meter.CreateObservableGauge("pipeline.scoring.model_serving", () => servingVersions.Select(serving =>
+                new Measurement<int>(1, new KeyValuePair<string, object?>("device", serving.Key), new KeyValuePair<string, object?>("model.version", serving.Value))),
+            "{model}", "1 for the model version each device scores with now.");
     }
 
     public Meter Meter { get; }
@@ -45,6 +49,8 @@ public sealed class ScoringMetrics : IDisposable
         batchSize.Record(frames, tags);
         batchDuration.Record(duration.TotalSeconds, tags);
     }
+
+    internal void ModelServing(string device, string modelVersion) => servingVersions[device] = modelVersion;
 
     internal void FrameFailed(string device, ScoringFailureKind kind) =>
         framesFailed.Add(1, new TagList { { "device", device }, { "kind", kind.ToString() } });
