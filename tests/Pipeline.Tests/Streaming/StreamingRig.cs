@@ -122,7 +122,7 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
             [$"{ScoringOptions.SectionName}:ModelPath"] = Rig.ModelFile,
             [$"{ScoringOptions.SectionName}:Device"] = "cpu",
             [$"{ScoringOptions.SectionName}:MaxWaitMilliseconds"] = "10",
-            [$"{Ingest.IngestOptions.Section}:RetryDelayMilliseconds"] = "100",
+            [$"{Pipeline.Ingest.IngestOptions.Section}:RetryDelayMilliseconds"] = "100",
         };
         foreach (var (key, value) in StreamingRig.QuickGroups) overrides[$"{Shared.Kafka.KafkaOptions.SectionName}:Extra:{key}"] = value;
         overrides[$"{TopicNames.SectionName}:Frames"] = Topics.Frames;
