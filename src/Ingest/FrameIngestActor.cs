@@ -359,8 +359,12 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
     }
 
-    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result) =>
-        kafka.Topics.DestinationsOf(result).Select(topic => (topic, InspectionEvents.ToMessage(result))).ToList();
+    /// <summary>The result's message (serialized once) for each topic it goes to.</summary>
+    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result)
+    {
+        var message = InspectionEvents.ToMessage(result);
+        return kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
+    }
 
     private void Acknowledge(Acknowledged acknowledged) => WithFrame(acknowledged.Ticket, frame =>
     {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using Pipeline.Host.Demo;
 using Pipeline.Scoring;
 using Pipeline.Shared.Model;
@@ -68,10 +67,15 @@ public static class DemoCommand
                     outcome.Artifact.Save(modelFile);
                 }
 
-                var node = new Dictionary<string, string?> { [$"{ScoringOptions.SectionName}:Device"] = parse.GetValue(common.Device) };
-                if (parse.GetValue(cpuWorkers) is { } workers) node[$"{ScoringOptions.SectionName}:CpuWorkers"] = workers.ToString(CultureInfo.InvariantCulture);
-                if ((parse.GetValue(cpuThreads) ?? parse.GetValue(common.Threads)) is { } threads) node[$"{ScoringOptions.SectionName}:CpuThreads"] = threads.ToString(CultureInfo.InvariantCulture);
-                if (parse.GetValue(batchViews) is { } views) node[$"{ScoringOptions.SectionName}:MaxBatchViews"] = views.ToString(CultureInfo.InvariantCulture);
+                var defaults = new ScoringOptions();
+                var scoring = new ScoringOptions
+                {
+                    Device = parse.GetValue(common.Device) ?? defaults.Device,
+                    CpuWorkers = parse.GetValue(cpuWorkers) ?? defaults.CpuWorkers,
+                    CpuThreads = parse.GetValue(cpuThreads) ?? parse.GetValue(common.Threads),
+                    MaxBatchViews = parse.GetValue(batchViews) ?? defaults.MaxBatchViews,
+                };
+                if (scoring.Problems() is { Count: > 0 } problems) throw new Shared.PipelineInputException(string.Join(" ", problems));
                 var options = new StreamingDemoOptions
                 {
                     Frames = parse.GetValue(frames),
@@ -80,7 +84,7 @@ public static class DemoCommand
                     CorruptEvery = parse.GetValue(corruptEvery),
                     Seed = parse.GetValue(seed),
                     MeasureBareModel = parse.GetValue(bare),
-                    NodeSettings = node,
+                    Scoring = scoring,
                 };
                 var summary = await StreamingDemo.RunAsync(dataFolder, modelFile, options, line => Console.WriteLine(line), token);
                 Console.WriteLine();

@@ -32,8 +32,8 @@ public sealed record StreamingDemoOptions
 
     public int Seed { get; init; } = 1;
 
-    /// <summary>Scoring settings of the node (device, CPU workers and threads, batch size).</summary>
-    public IReadOnlyDictionary<string, string?> NodeSettings { get; init; } = new Dictionary<string, string?>();
+    /// <summary>How the node scores (device, CPU workers and threads, batch size); the model comes from the demo.</summary>
+    public ScoringOptions Scoring { get; init; } = new();
 
     /// <summary>Also time the bare model on the same frames, in batches as large as the pipeline's, before streaming.</summary>
     public bool MeasureBareModel { get; init; }
@@ -82,7 +82,7 @@ public static class StreamingDemo
             [$"{ScoringOptions.SectionName}:ModelPath"] = modelFile,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        foreach (var (key, value) in options.NodeSettings) settings[key] = value;
+        AddScoringSettings(settings, options.Scoring);
         using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
         var clock = Stopwatch.StartNew();
         await node.StartAsync(cancellation);
@@ -157,16 +157,26 @@ public static class StreamingDemo
         }
     }
 
-    /// <summary>Frames per second of the model alone on this machine: decode, prepare and score, in batches as the scorer makes them.</summary>
+    /// <summary>The node's scoring settings as configuration keys (<c>Pipeline:Scoring:*</c>).</summary>
+    private static void AddScoringSettings(Dictionary<string, string?> settings, ScoringOptions scoring)
+    {
+        string Key(string name) => $"{ScoringOptions.SectionName}:{name}";
+        settings[Key(nameof(ScoringOptions.Device))] = scoring.Device;
+        settings[Key(nameof(ScoringOptions.CpuWorkers))] = scoring.CpuWorkers.ToString(CultureInfo.InvariantCulture);
+        settings[Key(nameof(ScoringOptions.MaxBatchViews))] = scoring.MaxBatchViews.ToString(CultureInfo.InvariantCulture);
+        if (scoring.CpuThreads is { } threads) settings[Key(nameof(ScoringOptions.CpuThreads))] = threads.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Frames per second of the model alone on this machine: decode, prepare and score, in batches as large as the
+    /// scorer's, on the device of the node's first scorer with all the CPU threads its scorers share.
+    /// </summary>
     private static double MeasureBareModel(ModelArtifact artifact, IReadOnlyList<byte[]> encoded, StreamingDemoOptions options)
     {
-        var scoring = new ScoringOptions();
-        if (options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:MaxBatchViews", out var views) && views is not null)
-            scoring.MaxBatchViews = int.Parse(views, CultureInfo.InvariantCulture);
-        if (options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:CpuThreads", out var threads) && threads is not null)
-            TorchSharp.torch.set_num_threads(int.Parse(threads, CultureInfo.InvariantCulture));
-        var device = options.NodeSettings.TryGetValue($"{ScoringOptions.SectionName}:Device", out var name) && name is not null && name != "auto" ? name : "auto";
-        using var backbone = PretrainedBackbone.Load(ComputeDevice.Resolve(device == "cuda" ? "cuda:0" : device));
+        var scoring = options.Scoring;
+        var device = ScoringActors.SelectDevices(scoring)[0];
+        if (device == "cpu" && scoring.CpuThreads is { } threads) TorchSharp.torch.set_num_threads(threads); // all the node's scorers share
+        using var backbone = PretrainedBackbone.Load(ComputeDevice.Resolve(device));
         using var model = DefectModel.Load(artifact, backbone);
         var perBatch = Math.Max(1, scoring.MaxBatchViews / model.TestViews.Count);
         var size = artifact.Manifest.ImageSize;

@@ -31,20 +31,7 @@ public sealed class InspectionStreamWatcher : IDisposable
     /// <param name="onDeadLetter">Told of every dead letter as it arrives, on the watcher's thread.</param>
     public InspectionStreamWatcher(KafkaOptions kafka, Action<InspectionResult>? onAnomaly = null, Action<DeadLetterRecord>? onDeadLetter = null, ILogger? logger = null)
     {
-        this.kafka = new KafkaOptions
-        {
-            BootstrapServers = kafka.BootstrapServers,
-            ClientId = kafka.ClientId,
-            ConsumerGroup = $"inspection-watcher-{Guid.NewGuid():N}",
-            SecurityProtocol = kafka.SecurityProtocol,
-            SaslMechanism = kafka.SaslMechanism,
-            SaslUsername = kafka.SaslUsername,
-            SaslPassword = kafka.SaslPassword,
-            SslCaLocation = kafka.SslCaLocation,
-            MaxMessageBytes = kafka.MaxMessageBytes,
-            Extra = new Dictionary<string, string>(kafka.Extra, StringComparer.Ordinal),
-            Topics = kafka.Topics,
-        };
+        this.kafka = kafka.WithConsumerGroup($"inspection-watcher-{Guid.NewGuid():N}");
         this.onAnomaly = onAnomaly;
         this.onDeadLetter = onDeadLetter;
         this.logger = logger;

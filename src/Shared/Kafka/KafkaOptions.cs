@@ -79,6 +79,15 @@ public sealed class KafkaOptions
     /// <summary>Topic names (section <c>Kafka:Topics</c>).</summary>
     public TopicNames Topics { get; set; } = new();
 
+    /// <summary>A copy of these options with consumer group <paramref name="group"/> (and a copy of <see cref="Extra"/>).</summary>
+    public KafkaOptions WithConsumerGroup(string group)
+    {
+        var copy = (KafkaOptions)MemberwiseClone();
+        copy.ConsumerGroup = group;
+        copy.Extra = new Dictionary<string, string>(Extra, StringComparer.Ordinal);
+        return copy;
+    }
+
     /// <summary>
     /// What is wrong with these options for producers, one message per problem naming the setting and
     /// what to do; empty when they can be used. Consumers check <see cref="ValidateForConsumer"/>.

@@ -23,13 +23,8 @@ public sealed class CameraCommandTests : IDisposable
 
     private KafkaOptions ReaderOptions() => new() { BootstrapServers = cluster.BootstrapServers, ConsumerGroup = "camera-command-tests" };
 
-    private static void AssertUserError(PipelineProcess.Outcome outcome, string mentioned)
-    {
-        Assert.True(outcome.ExitCode == 2, outcome.ToString());
-        Assert.Contains(mentioned, outcome.StandardError);
-        Assert.Single(outcome.StandardError.Trim().Split('\n'));
-        Assert.DoesNotContain("Exception", outcome.StandardError);
-    }
+    private static void AssertUserError(PipelineProcess.Outcome outcome, string mentioned) =>
+        PipelineProcess.AssertUserError(outcome, mentioned);
 
     [Fact]
     public void The_folders_images_are_sent_labelled_from_two_cameras_and_it_exits_0()

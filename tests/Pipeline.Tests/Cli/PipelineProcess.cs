@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit;
 
 namespace Pipeline.Tests.Cli;
 
@@ -33,5 +34,18 @@ public static class PipelineProcess
             throw new TimeoutException($"pipeline {string.Join(' ', arguments)} did not finish in 5 minutes");
         }
         return new Outcome(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>
+    /// The command stopped on bad input as users should see it: exit code 2 and a message naming
+    /// <paramref name="mentioned"/>, on one line when <paramref name="oneLine"/>, without a stack trace or exception type.
+    /// </summary>
+    public static void AssertUserError(Outcome outcome, string mentioned, bool oneLine = true)
+    {
+        Assert.True(outcome.ExitCode == 2, outcome.ToString());
+        Assert.Contains(mentioned, outcome.StandardError);
+        if (oneLine) Assert.Single(outcome.StandardError.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", outcome.StandardError);
+        Assert.DoesNotContain("Exception", outcome.StandardError);
     }
 }

@@ -12,13 +12,8 @@ namespace Pipeline.Tests.Cluster;
 [Collection(ClusterCollection.Name)]
 public sealed class ServeCommandTests
 {
-    private static void AssertUserError(PipelineProcess.Outcome outcome, string mentioned)
-    {
-        Assert.True(outcome.ExitCode == 2, outcome.ToString());
-        Assert.Contains(mentioned, outcome.StandardError);
-        Assert.Single(outcome.StandardError.Trim().Split('\n'));
-        Assert.DoesNotContain("   at ", outcome.StandardError);
-    }
+    private static void AssertUserError(PipelineProcess.Outcome outcome, string mentioned) =>
+        PipelineProcess.AssertUserError(outcome, mentioned);
 
     [Fact]
     public void An_unknown_role_on_the_command_line_is_named()

@@ -7,6 +7,7 @@ using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Simulation;
 using ClusterCollection = Pipeline.Tests.Cluster.ClusterCollection;
+using Pipeline.Tests.Kafka;
 using Xunit;
 
 namespace Pipeline.Tests.Ingest;
@@ -43,27 +44,8 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         cluster = fixture.Cluster;
         scoring = CreateTestProbe("scoring");
         var name = $"ingest-{Guid.NewGuid():N}";
-        topics = new TopicNames
-        {
-            Frames = $"{name}-frames", Results = $"{name}-results", Anomalies = $"{name}-anomalies",
-            DeadLetter = $"{name}-dead-letter", Labels = $"{name}-labels",
-        };
-        cluster.CreateTopic(topics.Frames, 1);
-        cluster.CreateTopic(topics.Results, 1);
-        cluster.CreateTopic(topics.Anomalies, 1);
-        cluster.CreateTopic(topics.DeadLetter, 1);
-        kafka = new KafkaOptions
-        {
-            BootstrapServers = cluster.BootstrapServers,
-            ConsumerGroup = $"{name}-group",
-            Extra =
-            {
-                ["session.timeout.ms"] = "2000",
-                ["heartbeat.interval.ms"] = "500",
-                ["reconnect.backoff.max.ms"] = "200",
-            },
-            Topics = topics,
-        };
+        topics = TestKafka.CreateTopics(cluster, name, framePartitions: 1, resultPartitions: 1);
+        kafka = TestKafka.Options(cluster, $"{name}-group", topics);
     }
 
     [Fact]

@@ -11,20 +11,7 @@ public class MockKafkaClusterTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
-    private static KafkaOptions OptionsFor(MockKafkaCluster cluster, string group = "tests") => new()
-    {
-        BootstrapServers = cluster.BootstrapServers,
-        ConsumerGroup = group,
-        Extra =
-        {
-            // Come back quickly once a broker returns (librdkafka backs off up to 10 s by default).
-            ["reconnect.backoff.max.ms"] = "200",
-            // When a group's last member leaves, the mock holds newcomers for session.timeout.ms - 1 s
-            // (a real broker empties the group at once); keep that short.
-            ["session.timeout.ms"] = "2000",
-            ["heartbeat.interval.ms"] = "500",
-        },
-    };
+    private static KafkaOptions OptionsFor(MockKafkaCluster cluster, string group = "tests") => TestKafka.Options(cluster, group);
 
     private static FrameMetadata Frame(int camera, int index) => new(
         $"frame-{camera}-{index}", $"cam-{camera}", DateTimeOffset.UnixEpoch.AddSeconds(index), FrameContentTypes.Png);

@@ -3,6 +3,7 @@ using System.Text;
 using Confluent.Kafka;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Simulation;
+using Pipeline.Tests.Kafka;
 using Xunit;
 
 namespace Pipeline.Tests.Simulation;
@@ -14,12 +15,7 @@ public sealed class CameraStreamTests : IDisposable
 
     private readonly MockKafkaCluster cluster = MockKafkaCluster.Start(1);
 
-    private KafkaOptions Options(string group = "camera-tests") => new()
-    {
-        BootstrapServers = cluster.BootstrapServers,
-        ConsumerGroup = group,
-        Extra = { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "500" },
-    };
+    private KafkaOptions Options(string group = "camera-tests") => TestKafka.Options(cluster, group);
 
     private static CameraFrame Frame(string camera, int number, FrameLabel? label = null) => new(
         new FrameMetadata($"{camera}-{number}", camera, DateTimeOffset.UnixEpoch, FrameContentTypes.Png, label),

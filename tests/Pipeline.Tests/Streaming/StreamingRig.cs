@@ -8,6 +8,7 @@ using Pipeline.Shared.Model;
 using Pipeline.Shared.Simulation;
 using Pipeline.Tests.Cluster;
 using Pipeline.Tests.Support;
+using Pipeline.Tests.Kafka;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -58,26 +59,12 @@ public sealed class StreamingRig : IDisposable
     /// <summary>A production line of its own: topics named after <paramref name="name"/>, so tests do not see each other's frames.</summary>
     public StreamingLine NewLine(string name)
     {
-        var topics = new TopicNames
-        {
-            Frames = $"{name}-frames", Results = $"{name}-results", Anomalies = $"{name}-anomalies",
-            DeadLetter = $"{name}-dead-letter", Labels = $"{name}-labels",
-        };
-        Kafka.CreateTopic(topics.Frames, FramePartitions);
-        Kafka.CreateTopic(topics.Results, 2);
-        Kafka.CreateTopic(topics.Anomalies, 2);
-        Kafka.CreateTopic(topics.DeadLetter, 1);
+        var topics = TestKafka.CreateTopics(Kafka, name, FramePartitions, resultPartitions: 2);
         return new StreamingLine(this, topics);
     }
 
     /// <summary>Kafka options of clients in tests: the mock's brokers, quick group membership, <paramref name="topics"/>.</summary>
-    public KafkaOptions KafkaOptions(TopicNames topics, string group = "ingest") => new()
-    {
-        BootstrapServers = Kafka.BootstrapServers,
-        ConsumerGroup = group,
-        Extra = new Dictionary<string, string>(QuickGroups, StringComparer.Ordinal),
-        Topics = topics,
-    };
+    public KafkaOptions KafkaOptions(TopicNames topics, string group = "ingest") => TestKafka.Options(Kafka, group, topics);
 
     public void Dispose()
     {
@@ -91,14 +78,6 @@ public sealed class StreamingRig : IDisposable
         using var model = DefectModel.Load(artifact, Backbone);
         return pngs.Select(png => model.Score([InspectionViews.Prepare(ImageDecoder.Decode(png, "part"), artifact.Manifest.ImageSize)])[0]).ToArray();
     }
-
-    // When a group's last member leaves, the mock holds newcomers for session.timeout.ms - 1 s; keep it short.
-    internal static readonly Dictionary<string, string> QuickGroups = new()
-    {
-        ["session.timeout.ms"] = "2000",
-        ["heartbeat.interval.ms"] = "500",
-        ["reconnect.backoff.max.ms"] = "200",
-    };
 }
 
 /// <summary>One line's topics on the rig's cluster: nodes that serve it, frames sent to it, a watcher of its outcomes.</summary>
@@ -124,7 +103,7 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
             [$"{ScoringOptions.SectionName}:MaxWaitMilliseconds"] = "10",
             [$"{Pipeline.Ingest.IngestOptions.Section}:RetryDelayMilliseconds"] = "100",
         };
-        foreach (var (key, value) in StreamingRig.QuickGroups) overrides[$"{Shared.Kafka.KafkaOptions.SectionName}:Extra:{key}"] = value;
+        foreach (var (key, value) in TestKafka.QuickGroups) overrides[$"{Shared.Kafka.KafkaOptions.SectionName}:Extra:{key}"] = value;
         overrides[$"{TopicNames.SectionName}:Frames"] = Topics.Frames;
         overrides[$"{TopicNames.SectionName}:Results"] = Topics.Results;
         overrides[$"{TopicNames.SectionName}:Anomalies"] = Topics.Anomalies;
