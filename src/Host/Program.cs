@@ -9,6 +9,8 @@ var root = new RootCommand("Visual inspection pipeline: finds defects on images 
     BenchmarkCommand.Create(),
     DemoCommand.Create(),
     CameraCommand.Create(),
+    ModelsCommand.Create(),
+    RefitCommand.Create(),
     serve,
 };
 var parse = root.Parse(args);

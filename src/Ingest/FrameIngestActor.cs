@@ -190,7 +190,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         var metadata = frame.Metadata!;
         frame.SentAt = clock.GetUtcNow();
-        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket), Self);
+        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label), Self);
     }
 
     private void Scored(FrameScored scored) => WithAwaitedFrame(scored.Correlation, frame =>

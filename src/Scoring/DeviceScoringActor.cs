@@ -39,6 +39,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly ModelArtifact? initialModel;
     private readonly ScoringMetrics metrics;
     private readonly TimeProvider clock;
+    private readonly IActorRef? featureSink;
     private readonly int maxQueuedFrames;
     private readonly DynamicBatcher<PendingFrame> batcher;
     private readonly DeviceWorkLoop loop;
@@ -55,9 +56,11 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         Func<ModelArtifact, IScoringModel> loadModel,
         ScoringMetrics metrics,
         ModelArtifact? initialModel,
-        TimeProvider clock)
+        TimeProvider clock,
+        IActorRef? featureSink)
     {
         options.Validated();
+        this.featureSink = featureSink;
         this.device = device;
         this.loadModel = loadModel;
         this.initialModel = initialModel;
@@ -84,14 +87,16 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// <param name="metrics">Shared instruments.</param>
     /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
     /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
+    /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of every scored frame (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
     public static Props Props(
         string device,
         ScoringOptions options,
         Func<ModelArtifact, IScoringModel> loadModel,
         ScoringMetrics metrics,
         ModelArtifact? initialModel = null,
-        TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System));
+        TimeProvider? clock = null,
+        IActorRef? featureSink = null) =>
+        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink));
 
     protected override void PreStart()
     {
@@ -167,13 +172,14 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         var batch = new RunningBatch(frames, model);
         running = batch;
         var images = frames.Select(f => f.Request.Image).ToArray();
+        var withFeatures = featureSink is not null;
         loop.Run(() =>
             {
                 var stopwatch = Stopwatch.StartNew();
-                var scores = model.Score(images);
-                return new BatchFinished(batch, scores, null, stopwatch.Elapsed);
+                var scored = withFeatures ? model.ScoreWithFeatures(images) : new ScoredFrames(model.Score(images), null);
+                return new BatchFinished(batch, scored.Scores, scored.Features, null, stopwatch.Elapsed);
             })
-            .PipeTo(Self, failure: error => new BatchFinished(batch, null, error, TimeSpan.Zero));
+            .PipeTo(Self, failure: error => new BatchFinished(batch, null, null, error, TimeSpan.Zero));
     }
 
     private void Finish(BatchFinished finished)
@@ -205,6 +211,8 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 replyTo.Tell(new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
                     request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation));
                 metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
+                if (finished.Features?[i] is { } features)
+                    featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold));
             }
         }
         Dispatch(deviceJustFreed: true);
@@ -303,7 +311,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         public static readonly BatchDue Instance = new();
     }
 
-    private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, Exception? Error, TimeSpan Duration);
+    private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, float[][]? Features, Exception? Error, TimeSpan Duration);
 
     private sealed record ModelLoaded(PendingLoad Load, IScoringModel Model);
 

@@ -21,7 +21,16 @@ public interface IScoringModel : IDisposable
 
     /// <summary>One score per frame, all frames in one pass.</summary>
     double[] Score(IReadOnlyList<RgbImage> frames);
+
+    /// <summary>
+    /// Scores and, per frame, the feature vectors of its test views (<c>ViewsPerFrame × 768</c> values, view after view)
+    /// that the scores came from: what the training side collects of known-good frames. A model without features gives null.
+    /// </summary>
+    ScoredFrames ScoreWithFeatures(IReadOnlyList<RgbImage> frames) => new(Score(frames), null);
 }
+
+/// <summary>Scores of a batch and, when the model gives them, each frame's test-view features.</summary>
+public sealed record ScoredFrames(double[] Scores, float[][]? Features);
 
 /// <summary>The product's scoring model: a <see cref="DefectModel"/> on the scorer's device.</summary>
 public sealed class DefectScoringModel(DefectModel model) : IScoringModel
@@ -40,6 +49,12 @@ public sealed class DefectScoringModel(DefectModel model) : IScoringModel
         artifact => new DefectScoringModel(DefectModel.Load(artifact, backbone()));
 
     public double[] Score(IReadOnlyList<RgbImage> frames) => Model.Score(frames);
+
+    public ScoredFrames ScoreWithFeatures(IReadOnlyList<RgbImage> frames)
+    {
+        var (scores, features) = Model.ScoreWithFeatures(frames);
+        return new ScoredFrames(scores, features);
+    }
 
     public void Dispose() => Model.Dispose();
 }

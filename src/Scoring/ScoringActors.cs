@@ -38,8 +38,9 @@ public static class ScoringActors
     /// Props of the node's <see cref="ScoringRouter"/>: one scorer per selected device, loading models onto that
     /// device's backbone from <paramref name="backbones"/>, each starting with <paramref name="initialModel"/> when given.
     /// </summary>
-    public static Props PropsFor(ScoringOptions options, DeviceBackbones backbones, ScoringMetrics metrics, ModelArtifact? initialModel = null) =>
-        PropsFor(options, SelectDevices(options), device => DefectScoringModel.Loader(() => backbones.On(device)), metrics, initialModel);
+    /// <param name="featureSink">Told the features of every scored frame (the node's <see cref="SampleCollector"/>); null to keep none.</param>
+    public static Props PropsFor(ScoringOptions options, DeviceBackbones backbones, ScoringMetrics metrics, ModelArtifact? initialModel = null, IActorRef? featureSink = null) =>
+        PropsFor(options, SelectDevices(options), device => DefectScoringModel.Loader(() => backbones.On(device)), metrics, initialModel, featureSink);
 
     /// <summary>Props of a <see cref="ScoringRouter"/> over one scorer per entry of <paramref name="devices"/>, with the loader each device gets.</summary>
     public static Props PropsFor(
@@ -47,9 +48,10 @@ public static class ScoringActors
         IReadOnlyList<string> devices,
         Func<string, Func<ModelArtifact, IScoringModel>> loaderFor,
         ScoringMetrics metrics,
-        ModelArtifact? initialModel = null) =>
+        ModelArtifact? initialModel = null,
+        IActorRef? featureSink = null) =>
         ScoringRouter.Props(devices
-            .Select(device => (device, DeviceScoringActor.Props(device, options, loaderFor(device), metrics, initialModel)))
+            .Select(device => (device, DeviceScoringActor.Props(device, options, loaderFor(device), metrics, initialModel, featureSink: featureSink)))
             .ToArray());
 }
 

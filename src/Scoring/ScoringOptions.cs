@@ -37,6 +37,21 @@ public sealed partial class ScoringOptions
     /// </summary>
     public string? ModelPath { get; set; }
 
+    /// <summary>
+    /// Unlabelled frames whose test-view features this node keeps, so that a label published later on the labels topic
+    /// can still make them a training sample; 0 keeps none. Each costs views × 3 KB (16 views: 48 KB).
+    /// </summary>
+    public int RecentFeatureFrames { get; set; } = 1000;
+
+    /// <summary>
+    /// Off (null) by default. When set, unlabelled frames scored below this share of the threshold are taken as known
+    /// good for refits. Risky: a slowly creeping defect can be learned as normal (docs/continuous-learning.md).
+    /// </summary>
+    public double? AutoAcceptBelowThresholdFraction { get; set; }
+
+    /// <summary>How often a scoring node asks the training node which model version is current (besides hearing announcements).</summary>
+    public double ModelCheckSeconds { get; set; } = 5;
+
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
 
     /// <summary>The model file <see cref="ModelPath"/> names: itself, or <c>model.dnfm</c> in it when it is a folder.</summary>
@@ -61,6 +76,12 @@ public sealed partial class ScoringOptions
             problems.Add($"{SectionName}:MaxWaitMilliseconds is {MaxWaitMilliseconds}; use 0 (no waiting) or more.");
         if (MaxQueuedFrames < 1)
             problems.Add($"{SectionName}:MaxQueuedFrames is {MaxQueuedFrames}; use at least 1.");
+        if (RecentFeatureFrames < 0)
+            problems.Add($"{SectionName}:RecentFeatureFrames is {RecentFeatureFrames}; use 0 (keep none) or more.");
+        if (AutoAcceptBelowThresholdFraction is { } fraction && (fraction <= 0 || fraction >= 1 || !double.IsFinite(fraction)))
+            problems.Add($"{SectionName}:AutoAcceptBelowThresholdFraction is {fraction}; use a share between 0 and 1 (such as 0.3), or leave it out to accept only labelled frames.");
+        if (ModelCheckSeconds is <= 0 or > 3600 || !double.IsFinite(ModelCheckSeconds))
+            problems.Add($"{SectionName}:ModelCheckSeconds is {ModelCheckSeconds}; use more than 0 and at most 3600.");
         if (ModelPath is { } path && !File.Exists(path) && !File.Exists(Path.Combine(path, Shared.Model.ModelArtifact.DefaultFileName)))
             problems.Add($"{SectionName}:ModelPath is '{path}', which is neither a model file nor a folder holding {Shared.Model.ModelArtifact.DefaultFileName}; train one with `pipeline train`.");
         return problems;

@@ -12,7 +12,8 @@ namespace Pipeline.Host.Cli;
 /// <c>pipeline demo</c>: the embedded default, with nothing to set up. Trains a model on generated good parts (or a
 /// <c>--data</c> folder), then runs the whole streaming product in this process (<see cref="StreamingDemo"/>):
 /// mock Kafka, a node with every role, cameras streaming good, defective and a few corrupt frames, anomalies printed
-/// as they arrive, and a summary at the end.
+/// as they arrive, and a summary at the end. With <c>--refit-after M</c> the good frames carry a <c>label</c> header, and
+/// the training role refits the flow after M of them and hot-swaps the new version mid-stream.
 /// </summary>
 public static class DemoCommand
 {
@@ -31,10 +32,11 @@ public static class DemoCommand
         var cpuWorkers = new Option<int?>("--cpu-workers") { Description = "scoring actors on the CPU (Pipeline:Scoring:CpuWorkers)" };
         var cpuThreads = new Option<int?>("--cpu-threads") { Description = "CPU threads split over the scoring actors (Pipeline:Scoring:CpuThreads)" };
         var batchViews = new Option<int?>("--max-batch-views") { Description = "most views in one scoring batch (Pipeline:Scoring:MaxBatchViews)" };
+        var refitAfter = new Option<int?>("--refit-after") { Description = "continuous learning: label the good frames, refit the flow after this many of them and swap the new version in mid-stream (at least 10)" };
         var common = new CommonOptions();
         var command = new Command("demo", "Run the whole product in this process: train on good parts, stream camera frames through mock Kafka and a node with every role, print anomalies live and a summary.")
         {
-            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews,
+            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter,
         };
         common.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
@@ -85,6 +87,8 @@ public static class DemoCommand
                     Seed = parse.GetValue(seed),
                     MeasureBareModel = parse.GetValue(bare),
                     Scoring = scoring,
+                    RefitAfter = parse.GetValue(refitAfter),
+                    WorkFolder = root,
                 };
                 var summary = await StreamingDemo.RunAsync(dataFolder, modelFile, options, line => Console.WriteLine(line), token);
                 Console.WriteLine();

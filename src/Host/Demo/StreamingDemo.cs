@@ -38,6 +38,14 @@ public sealed record StreamingDemoOptions
     /// <summary>Also time the bare model on the same frames, in batches as large as the pipeline's, before streaming.</summary>
     public bool MeasureBareModel { get; init; }
 
+    /// <summary>
+    /// Continuous learning: label the good frames as good and refit after this many of them (null: no labels, no refit).
+    /// </summary>
+    public int? RefitAfter { get; init; }
+
+    /// <summary>Where the training role keeps its model registry and sample store (a temporary folder by default).</summary>
+    public string? WorkFolder { get; init; }
+
     /// <summary>Longest wait for the outcomes of all frames after the last was sent.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(5);
 }
@@ -59,6 +67,7 @@ public static class StreamingDemo
         if (options.Frames < 1) throw new PipelineInputException($"--frames is {options.Frames}; send at least 1 frame.");
         if (options.FramesPerSecond < 0) throw new PipelineInputException($"--rate is {options.FramesPerSecond}; use 0 (as fast as possible) or more frames per second.");
         if (options.Cameras < 1) throw new PipelineInputException($"--cameras is {options.Cameras}; use at least 1.");
+        if (options.RefitAfter is < 10) throw new PipelineInputException($"--refit-after is {options.RefitAfter}; use at least 10 good frames (a fifth are held back to validate the refit).");
         var artifact = ModelArtifact.Load(modelFile);
         var (frames, truth) = CameraFrames(MvtecDataset.Open(dataFolder), options);
 
@@ -69,6 +78,7 @@ public static class StreamingDemo
         kafka.CreateTopic(topics.Anomalies, partitions: 3);
         kafka.CreateTopic(topics.DeadLetter, partitions: 1);
         kafka.CreateTopic(topics.Labels, partitions: 1);
+        kafka.CreateTopic(topics.ModelEvents, partitions: 1);
         var kafkaOptions = new KafkaOptions { BootstrapServers = kafka.BootstrapServers, ConsumerGroup = "demo-ingest", Topics = topics };
         report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.DeadLetter}");
 
@@ -83,13 +93,16 @@ public static class StreamingDemo
             ["Logging:LogLevel:Default"] = "Warning",
         };
         AddScoringSettings(settings, options.Scoring);
+        var workFolder = options.WorkFolder ?? Directory.CreateTempSubdirectory("pipeline-demo-training-").FullName;
+        AddTrainingSettings(settings, workFolder, modelFile, options.RefitAfter);
         using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
         var clock = Stopwatch.StartNew();
         await node.StartAsync(cancellation);
         try
         {
             await WaitUntilReadyAsync(node, cancellation);
-            report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion}, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###})");
+            report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion} as registry version v1, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###}), training" +
+                   (options.RefitAfter is { } m ? $" (refit after {m} good frames)" : ""));
 
             double? bareFramesPerSecond = null;
             if (options.MeasureBareModel)
@@ -98,6 +111,7 @@ public static class StreamingDemo
                 report($"bare model: {bareFramesPerSecond:0.0} frames/s");
             }
 
+            var memory = MemorySampler.Start();
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
                 anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType})"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
@@ -110,12 +124,13 @@ public static class StreamingDemo
             var done = await watcher.WaitUntilAsync(w => w.DistinctResults + w.DeadLetters.Count >= frames.Count, options.Patience, cancellation);
             if (!done)
                 report($"gave up waiting after {options.Patience.TotalSeconds:0} s: {watcher.DistinctResults} results and {watcher.DeadLetters.Count} dead letters for {frames.Count} frames");
-            return Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options);
+            return Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options, await memory.StopAsync());
         }
         finally
         {
             using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await node.StopAsync(patience.Token);
+            if (options.WorkFolder is null) Directory.Delete(workFolder, recursive: true);
         }
     }
 
@@ -135,7 +150,9 @@ public static class StreamingDemo
             var corrupt = options.CorruptEvery > 0 && (i + 1) % options.CorruptEvery == 0;
             var frameId = $"demo-{i + 1:D5}";
             var contentType = FrameContentTypes.ByFileExtension.GetValueOrDefault(Path.GetExtension(image.Path), FrameContentTypes.Png);
-            var metadata = new FrameMetadata(frameId, $"camera-{i % options.Cameras + 1}", DateTimeOffset.UtcNow, contentType);
+            // With continuous learning the cameras' line knows its good parts, as an inspection station after a manual check would.
+            var label = options.RefitAfter is not null && !image.IsDefective && !corrupt ? FrameLabel.Good : (FrameLabel?)null;
+            var metadata = new FrameMetadata(frameId, $"camera-{i % options.Cameras + 1}", DateTimeOffset.UtcNow, contentType, label);
             frames.Add(new CameraFrame(metadata, corrupt ? encoded[..(encoded.Length / 3)] : encoded));
             truth[frameId] = new FrameTruth(image.IsDefective, corrupt ? "corrupt frame" : image.DefectType, corrupt);
         }
@@ -155,6 +172,22 @@ public static class StreamingDemo
                 throw new InvalidOperationException("The demo node did not become ready within 2 minutes: " + string.Join("; ", readiness.Failing.Select(check => $"{check.Name}: {check.Reason}")));
             await Task.Delay(100, cancellation);
         }
+    }
+
+    /// <summary>
+    /// The training role's settings: registry and sample store in <paramref name="folder"/>, the demo's model imported as
+    /// v1, and refits after <paramref name="refitAfter"/> new good samples (none without).
+    /// </summary>
+    private static void AddTrainingSettings(Dictionary<string, string?> settings, string folder, string modelFile, int? refitAfter)
+    {
+        string Key(string name) => $"{Training.ContinuousTrainingOptions.SectionName}:{name}";
+        settings[Key(nameof(Training.ContinuousTrainingOptions.RegistryPath))] = Path.Combine(folder, "registry");
+        settings[Key(nameof(Training.ContinuousTrainingOptions.SampleStorePath))] = Path.Combine(folder, "samples");
+        settings[Key(nameof(Training.ContinuousTrainingOptions.InitialModelPath))] = modelFile;
+        settings[Key(nameof(Training.ContinuousTrainingOptions.RefitEveryNewSamples))] = (refitAfter ?? 0).ToString(CultureInfo.InvariantCulture);
+        settings[Key(nameof(Training.ContinuousTrainingOptions.RefitIntervalMinutes))] = "0";
+        settings[$"{Training.Refit.RefitOptions.SectionName}:{nameof(Training.Refit.RefitOptions.MinGoodSamples)}"] =
+            Math.Min(refitAfter ?? 20, 20).ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>The node's scoring settings as configuration keys (<c>Pipeline:Scoring:*</c>).</summary>
@@ -191,9 +224,19 @@ public static class StreamingDemo
     }
 
     private static StreamingDemoSummary Summarize(
-        InspectionStreamWatcher watcher, CameraStreamSummary sent, IReadOnlyDictionary<string, FrameTruth> truth, ModelArtifact artifact, double? bareFramesPerSecond, StreamingDemoOptions options)
+        InspectionStreamWatcher watcher, CameraStreamSummary sent, IReadOnlyDictionary<string, FrameTruth> truth, ModelArtifact artifact, double? bareFramesPerSecond,
+        StreamingDemoOptions options, MemorySample memory)
     {
         var results = watcher.Results;
+        var inOrder = results.OrderBy(r => r.PublishedAt ?? r.ScoredAt).ToArray();
+        var versions = inOrder.Select(r => r.ModelVersion).Distinct().ToArray();
+        var gaps = inOrder.Zip(inOrder.Skip(1), (a, b) => ((b.PublishedAt ?? b.ScoredAt) - (a.PublishedAt ?? a.ScoredAt)).TotalMilliseconds).ToArray();
+        // The gap around each swap: from the last result of the old version to the first of the new one.
+        var swapGaps = versions.Skip(1).Select(version =>
+        {
+            var first = Array.FindIndex(inOrder, r => r.ModelVersion == version);
+            return first > 0 ? gaps[first - 1] : 0;
+        }).ToArray();
         var firstOfEach = results.GroupBy(result => result.FrameId).Select(group => group.First()).ToArray();
         var good = firstOfEach.Where(result => !truth[result.FrameId].Defective).ToArray();
         var defective = firstOfEach.Where(result => truth[result.FrameId].Defective).ToArray();
@@ -216,12 +259,17 @@ public static class StreamingDemo
             DefectiveFrames = defective.Length,
             FalseAlarms = good.Count(r => r.Verdict == InspectionVerdict.Anomalous),
             GoodFrames = good.Length,
-            ModelVersion = artifact.Manifest.ModelVersion,
+            ModelVersion = versions.FirstOrDefault() ?? artifact.Manifest.ModelVersion,
             FramesPerSecond = throughput,
             SendRateFramesPerSecond = options.FramesPerSecond,
             BareModelFramesPerSecond = bareFramesPerSecond,
             LatencyP50Ms = Percentile(latencies, 0.50),
             LatencyP99Ms = Percentile(latencies, 0.99),
+            ModelVersions = versions,
+            ResultsPerVersion = firstOfEach.GroupBy(r => r.ModelVersion).ToDictionary(group => group.Key, group => group.Count()),
+            LongestResultGapMs = gaps.DefaultIfEmpty(0).Max(),
+            LongestSwapGapMs = swapGaps.Length > 0 ? swapGaps.Max() : null,
+            PeakWorkingSetMb = memory.PeakWorkingSetBytes / 1e6,
         };
     }
 
@@ -229,4 +277,37 @@ public static class StreamingDemo
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
 
     private sealed record FrameTruth(bool Defective, string DefectType, bool Corrupt);
+
+    /// <summary>The process's working set, sampled every 100 ms while the frames stream (a model swap loads a second model beside the first).</summary>
+    private sealed class MemorySampler
+    {
+        private readonly CancellationTokenSource stop = new();
+        private Task<long> sampling = Task.FromResult(0L);
+
+        public static MemorySampler Start()
+        {
+            var sampler = new MemorySampler();
+            sampler.sampling = Task.Run(async () =>
+            {
+                long peak = 0;
+                using var process = Process.GetCurrentProcess();
+                while (!sampler.stop.IsCancellationRequested)
+                {
+                    process.Refresh();
+                    peak = Math.Max(peak, process.WorkingSet64);
+                    try { await Task.Delay(100, sampler.stop.Token); } catch (OperationCanceledException) { }
+                }
+                return peak;
+            });
+            return sampler;
+        }
+
+        public async Task<MemorySample> StopAsync()
+        {
+            stop.Cancel();
+            return new MemorySample(await sampling);
+        }
+    }
+
+    private sealed record MemorySample(long PeakWorkingSetBytes);
 }

@@ -59,6 +59,21 @@ public sealed record StreamingDemoSummary
 
     public double LatencyP99Ms { get; init; }
 
+    /// <summary>Model versions that scored frames, in order of first use (more than one when a refit swapped a new one in).</summary>
+    public IReadOnlyList<string> ModelVersions { get; init; } = [];
+
+    /// <summary>Frames scored by each version.</summary>
+    public IReadOnlyDictionary<string, int> ResultsPerVersion { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Longest time between two consecutive results (by publication time) in the whole run.</summary>
+    public double LongestResultGapMs { get; init; }
+
+    /// <summary>Longest time between the last result of a version and the first of the next (null: no swap).</summary>
+    public double? LongestSwapGapMs { get; init; }
+
+    /// <summary>Largest working set of the process while the frames streamed (sampled every 100 ms).</summary>
+    public double PeakWorkingSetMb { get; init; }
+
     /// <summary>Every frame has exactly one outcome: a result or a dead letter.</summary>
     [JsonIgnore]
     public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;
@@ -80,7 +95,9 @@ public sealed record StreamingDemoSummary
         text.AppendLine(invariant, $"anomalies          {Anomalies}: {DefectsFlagged} of {DefectiveFrames} defective frames flagged, {FalseAlarms} false alarms on {GoodFrames} good frames");
         text.AppendLine(Auroc is { } auroc ? string.Create(invariant, $"AUROC              {auroc * 100:0.0} % (streamed scores against the cameras' truth)") : "AUROC              n/a (needs good and defective frames)");
         text.AppendLine(invariant, $"throughput         {FramesPerSecond:0.0} frames/s{(BareModelFramesPerSecond is { } bare ? string.Create(invariant, $" (bare model {bare:0.0} frames/s: {FramesPerSecond / bare * 100:0} %)") : "")}");
-        text.Append(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");
+        text.AppendLine(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");
+        text.AppendLine(invariant, $"model versions     {string.Join(" → ", ModelVersions.Select(v => $"{v} ({ResultsPerVersion.GetValueOrDefault(v)} frames)"))}");
+        text.Append(invariant, $"result gaps        longest {LongestResultGapMs:0} ms{(LongestSwapGapMs is { } swap ? string.Create(invariant, $", at the swap {swap:0} ms") : "")}; peak memory {PeakWorkingSetMb:0} MB");
         return text.ToString();
     }
 }

@@ -64,9 +64,12 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
             return Results.Json(body, statusCode: report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
         app.MapMetrics(settings => settings.Registry = metrics.Registry, "/metrics");
+        var roleRoutes = services.GetServices<IHttpRoutes>().ToArray();
+        foreach (var routes in roleRoutes) routes.Map(app);
 
         await app.StartAsync(cancellationToken);
-        log.LogInformation("HTTP endpoints /healthz, /readyz and /metrics on {Address}:{Port}", http.BindAddress, http.Port);
+        var extra = string.Concat(roleRoutes.SelectMany(routes => routes.Paths).Select(path => $", {path}"));
+        log.LogInformation("HTTP endpoints /healthz, /readyz, /metrics{Routes} on {Address}:{Port}", extra, http.BindAddress, http.Port);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -78,6 +81,15 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
     {
         if (app is not null) await app.DisposeAsync();
     }
+}
+
+/// <summary>Endpoints a role adds to the node's HTTP server (registered as a service on nodes with the role).</summary>
+internal interface IHttpRoutes
+{
+    /// <summary>The paths it maps, for the log.</summary>
+    IReadOnlyList<string> Paths { get; }
+
+    void Map(WebApplication app);
 }
 
 /// <summary>Lifetime of the endpoints' web application: started and stopped by <see cref="HttpEndpoints"/>, deaf to signals.</summary>

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Options;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Health;
 using Pipeline.Shared.Scoring;
+using Pipeline.Shared.Training;
 using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
 using AkkaLogLevel = Akka.Event.LogLevel;
 using ClusterOptions = Pipeline.Shared.Configuration.ClusterOptions;
@@ -170,6 +171,7 @@ public sealed class PipelineHostBuilder
             })
             // Frames and their answers cross nodes in the scoring protocol's compact binary form, not Akka's JSON.
             .WithCustomSerializer("pipeline-scoring", ScoringMessageSerializer.MessageTypes, system => new ScoringMessageSerializer(system))
+            .WithCustomSerializer("pipeline-training", TrainingMessageSerializer.MessageTypes, system => new TrainingMessageSerializer(system))
             .WithClustering(new AkkaClusterOptions
             {
                 Roles = [.. roles],
@@ -188,10 +190,11 @@ public sealed class PipelineHostBuilder
                 if (seeds.Count == 0) self.Join(self.SelfAddress);
             });
 
-        foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)).OrderBy(actors => Array.IndexOf(StartOrder, actors.Role)))
-            akka.WithActors(start);
+        // Extensions and cluster tools (pub-sub, singletons and their proxies) first: role actors look them up at start.
         foreach (var configure in akkaConfigurations)
             configure(akka, provider);
+        foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)).OrderBy(actors => Array.IndexOf(StartOrder, actors.Role)))
+            akka.WithActors(start);
     }
 
     private static void RequireRole(string role)

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.Hosting;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Pattern;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -51,10 +52,17 @@ public static class PipelineRoles
         builder.WithRoleActors(ClusterRoles.Scoring, (system, registry, resolver) =>
         {
             var options = resolver.GetService<IOptions<ScoringOptions>>().Value;
+            // Continuous learning: features of labelled frames go to the training singleton, and the node follows the
+            // registry's current version (fetched from the training node, swapped in between two batches).
+            var training = registry.Get<TrainingRole.TrainingSingleton>();
+            var mediator = DistributedPubSub.Get(system).Mediator;
+            var samples = system.ActorOf(SampleCollector.Props(training, mediator, options.RecentFeatureFrames, options.AutoAcceptBelowThresholdFraction), "samples");
             var scoring = system.ActorOf(
-                ScoringActors.PropsFor(options, resolver.GetService<DeviceBackbones>(), resolver.GetService<ScoringMetrics>(), resolver.GetService<InitialModel>().Artifact),
+                ScoringActors.PropsFor(options, resolver.GetService<DeviceBackbones>(), resolver.GetService<ScoringMetrics>(), resolver.GetService<InitialModel>().Artifact, samples),
                 ScoringEndpoint.ActorName);
             registry.Register<LocalScoring>(scoring);
+            var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+            registry.Register<ModelFollowerEntry>(system.ActorOf(ModelFollower.Props(training, scoring, mediator, node, TimeSpan.FromSeconds(options.ModelCheckSeconds)), "model-follower"));
         });
         builder.WithRoleActors(ClusterRoles.Ingest, (system, registry, resolver) =>
         {
@@ -92,8 +100,9 @@ public static class PipelineRoles
         });
 
         builder.AddReadinessCheck(ClusterRoles.Scoring, provider => new ScoringReadinessCheck(provider.GetRequiredService<ActorRegistry>()));
+        builder.AddReadinessCheck(ClusterRoles.Scoring, provider => new CurrentModelReadinessCheck(provider.GetRequiredService<ActorRegistry>(), provider.GetRequiredService<ActorSystem>()));
         builder.AddReadinessCheck(ClusterRoles.Ingest, provider => new IngestReadinessCheck(provider.GetRequiredService<ActorRegistry>()));
-        return builder;
+        return builder.WithTrainingRole();
     }
 
     /// <summary>The model a node's scorers load at start, if any.</summary>
@@ -101,6 +110,9 @@ public static class PipelineRoles
 
     /// <summary>Registry key of this node's own scoring router (only on nodes with the scoring role).</summary>
     public sealed class LocalScoring;
+
+    /// <summary>Registry key of this node's <see cref="ModelFollower"/> (only on nodes with the scoring role).</summary>
+    public sealed class ModelFollowerEntry;
 
     /// <summary>Registry key of this node's ingest supervisor (only on nodes with the ingest role).</summary>
     public sealed class IngestEntry;
@@ -118,6 +130,28 @@ public static class PipelineRoles
             return ReadinessCheckResult.NotReady(status.Scorers.Count == 0
                 ? "this node has no working scorer (see its log)"
                 : $"no model loaded on {string.Join(", ", status.Scorers.Where(s => !s.ModelLoaded).Select(s => s.Device))}; set {ScoringOptions.SectionName}:ModelPath");
+        }
+    }
+
+    /// <summary>
+    /// Ready when this node serves the registry's current version (or refused it for a reason, serving its old model), so
+    /// that a node that joins or restarts does not take frames with an outdated model. With no training node Up in the
+    /// cluster there is no registry to follow, and the check passes.
+    /// </summary>
+    private sealed class CurrentModelReadinessCheck(ActorRegistry registry, ActorSystem system) : IReadinessCheck
+    {
+        public string Name => "model-current";
+
+        public async ValueTask<ReadinessCheckResult> CheckAsync(CancellationToken cancellation)
+        {
+            var trainingUp = Akka.Cluster.Cluster.Get(system).State.Members.Any(member => member.Status == Akka.Cluster.MemberStatus.Up && member.HasRole(ClusterRoles.Training));
+            if (!trainingUp) return ReadinessCheckResult.Ready;
+            if (!registry.TryGet<ModelFollowerEntry>(out var follower)) return ReadinessCheckResult.NotReady("the model follower has not started yet");
+            var status = await follower.Ask<ModelFollowerStatus>(GetModelFollowerStatus.Instance, cancellation);
+            if (status.InStep) return ReadinessCheckResult.Ready;
+            return ReadinessCheckResult.NotReady(status.TrainingAnswered
+                ? $"loading the current model {status.Current?.Version} (serving {status.Serving ?? "the configured one"})"
+                : "the training node has not said which model is current yet");
         }
     }
 

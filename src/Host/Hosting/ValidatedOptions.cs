@@ -8,13 +8,15 @@ namespace Pipeline.Host.Hosting;
 /// <summary>Binds one configuration section to its options type and validates it, or says in one message what is wrong.</summary>
 internal static class ValidatedOptions
 {
-    public static T Load<T>(IConfiguration configuration, string section, IValidateOptions<T> validator)
+    /// <param name="nested">Sections under <paramref name="section"/> that other options types read (their keys are not this type's).</param>
+    public static T Load<T>(IConfiguration configuration, string section, IValidateOptions<T> validator, IReadOnlyList<string>? nested = null)
         where T : class, new()
     {
         var values = configuration.GetSection(section);
 
         // A misspelt key would otherwise be ignored without a word, and its default used.
-        var settings = typeof(T).GetProperties().Where(property => property.CanWrite).Select(property => property.Name).ToArray();
+        var settings = typeof(T).GetProperties().Where(property => property.CanWrite).Select(property => property.Name)
+            .Concat((nested ?? []).Select(path => path[(path.LastIndexOf(':') + 1)..])).ToArray();
         var unknown = values.GetChildren().Select(child => child.Key).Where(key => !settings.Contains(key, StringComparer.OrdinalIgnoreCase)).ToArray();
         if (unknown.Length > 0)
             throw new PipelineInputException($"{string.Join(", ", unknown.Select(key => $"{section}:{key}"))} is not a setting; the settings under {section} are {string.Join(", ", settings)}.");

@@ -16,7 +16,7 @@ public sealed class EventFormatException : PipelineInputException
 
 /// <summary>
 /// The one place where the pipeline's JSON events (<see cref="InspectionResult"/>,
-/// <see cref="LabelFeedback"/>) are written and read: snake_case, enums as snake_case text, times as
+/// <see cref="LabelFeedback"/>, <see cref="ModelEvent"/>) are written and read: snake_case, enums as snake_case text, times as
 /// ISO 8601, and a <c>schema_version</c> a reader checks before anything else.
 /// </summary>
 public static class InspectionEvents
@@ -53,6 +53,25 @@ public static class InspectionEvents
         ArgumentNullException.ThrowIfNull(feedback);
         return JsonSerializer.SerializeToUtf8Bytes(feedback, Json);
     }
+
+    public static byte[] Serialize(ModelEvent modelEvent)
+    {
+        ArgumentNullException.ThrowIfNull(modelEvent);
+        return JsonSerializer.SerializeToUtf8Bytes(modelEvent, Json);
+    }
+
+    /// <summary>Reads a model event; throws <see cref="EventFormatException"/> saying what is wrong.</summary>
+    public static ModelEvent DeserializeModelEvent(ReadOnlySpan<byte> json) =>
+        Deserialize<ModelEvent>(json, ModelEvent.CurrentSchemaVersion, "model event");
+
+    /// <summary>The message for the model-events topic: key the version, value the JSON.</summary>
+    public static Message<string, byte[]> ToMessage(ModelEvent modelEvent) =>
+        new()
+        {
+            Key = modelEvent.Version,
+            Value = Serialize(modelEvent),
+            Headers = new Headers { { FrameHeaderNames.ContentType, Encoding.UTF8.GetBytes(JsonContentType) } },
+        };
 
     /// <summary>Reads a result; throws <see cref="EventFormatException"/> saying what is wrong.</summary>
     public static InspectionResult DeserializeInspectionResult(ReadOnlySpan<byte> json) =>

@@ -27,6 +27,9 @@ public sealed partial class TopicNames
     /// <summary>Operator feedback on frames (<see cref="LabelFeedback"/>), keyed by camera id.</summary>
     public string Labels { get; set; } = "frame-labels";
 
+    /// <summary>Model lifecycle events (<see cref="ModelEvent"/>): published, rejected, adopted or refused versions; keyed by version.</summary>
+    public string ModelEvents { get; set; } = "model-events";
+
     /// <summary>The topics a result is published to: the results topic always, the anomalies topic too when it is anomalous.</summary>
     public IReadOnlyList<string> DestinationsOf(InspectionResult result) =>
         result.Verdict == InspectionVerdict.Anomalous ? [Results, Anomalies] : [Results];
@@ -42,6 +45,7 @@ public sealed partial class TopicNames
             (nameof(Anomalies), Anomalies),
             (nameof(DeadLetter), DeadLetter),
             (nameof(Labels), Labels),
+            (nameof(ModelEvents), ModelEvents),
         };
         foreach (var (key, name) in named)
         {

@@ -72,6 +72,22 @@ public sealed class DefectModel : IDisposable
         return ScoreFeatures(features);
     }
 
+    /// <summary>
+    /// <see cref="Score"/> that also returns each image's test-view features (<c>float[V·768]</c>, view after view), as
+    /// the flow saw them: a refit trains on exactly these.
+    /// </summary>
+    public (double[] Scores, float[][] Features) ScoreWithFeatures(IReadOnlyList<RgbImage> preparedImages)
+    {
+        if (preparedImages.Count == 0) return ([], []);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var features = Features.Extract(preparedImages, TestViews); // [N·V, 768]
+        var flat = features.cpu().data<float>().ToArray();
+        var perImage = flat.Length / preparedImages.Count;
+        var split = Enumerable.Range(0, preparedImages.Count).Select(i => flat.AsSpan(i * perImage, perImage).ToArray()).ToArray();
+        return (ScoreFeatures(features), split);
+    }
+
     /// <summary>Scores of images from their test-view features <c>[N·V, 768]</c> (the views of an image consecutive).</summary>
     public double[] ScoreFeatures(Tensor features)
     {

@@ -3,6 +3,8 @@ using System.Text;
 using Akka.Actor;
 using Akka.Serialization;
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Serialization;
 
 namespace Pipeline.Shared.Scoring;
 
@@ -24,7 +26,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
     public const int SerializerId = 4701;
 
     /// <summary>The version written at the start of every payload; readers accept it and older ones.</summary>
-    public const byte FormatVersion = 1;
+    public const byte FormatVersion = 2;
 
     /// <summary>The message types this serializer handles: bind them all to it.</summary>
     public static IReadOnlyList<Type> MessageTypes { get; } =
@@ -45,7 +47,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
 
     private enum CorrelationTag : byte { None = 0, Int64 = 1, Int32 = 2, String = 3 }
 
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding Utf8 = BinaryWire.Utf8;
 
     public override int Identifier => SerializerId;
 
@@ -77,10 +79,11 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                 case ScoreFrame message:
                     writer.Write(message.FrameId);
                     writer.Write(message.CameraId);
-                    Write(writer, message.CapturedAt);
-                    Write(writer, message.IngestedAt);
+                    writer.Write(message.CapturedAt);
+                    writer.Write(message.IngestedAt);
                     Write(writer, message.Image);
                     WriteCorrelation(writer, message.Correlation, message);
+                    writer.Write((byte)(message.Label is { } label ? (byte)label + 1 : 0));
                     break;
                 case FrameScored message:
                     writer.Write(message.FrameId);
@@ -88,9 +91,9 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     writer.Write(message.Score);
                     writer.Write(message.Threshold);
                     writer.Write(message.ModelVersion);
-                    Write(writer, message.CapturedAt);
-                    Write(writer, message.IngestedAt);
-                    Write(writer, message.ScoredAt);
+                    writer.Write(message.CapturedAt);
+                    writer.Write(message.IngestedAt);
+                    writer.Write(message.ScoredAt);
                     writer.Write(message.BatchSize);
                     WriteCorrelation(writer, message.Correlation, message);
                     break;
@@ -143,19 +146,20 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                 ScoreFrameManifest => new ScoreFrame(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
-                    CapturedAt: ReadDateTimeOffset(reader),
-                    IngestedAt: ReadDateTimeOffset(reader),
+                    CapturedAt: reader.ReadDateTimeOffset(),
+                    IngestedAt: reader.ReadDateTimeOffset(),
                     Image: ReadImage(reader),
-                    Correlation: ReadCorrelation(reader)),
+                    Correlation: ReadCorrelation(reader),
+                    Label: version >= 2 ? ReadLabel(reader) : null),
                 FrameScoredManifest => new FrameScored(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
                     Score: reader.ReadDouble(),
                     Threshold: reader.ReadDouble(),
                     ModelVersion: reader.ReadString(),
-                    CapturedAt: ReadDateTimeOffset(reader),
-                    IngestedAt: ReadDateTimeOffset(reader),
-                    ScoredAt: ReadDateTimeOffset(reader),
+                    CapturedAt: reader.ReadDateTimeOffset(),
+                    IngestedAt: reader.ReadDateTimeOffset(),
+                    ScoredAt: reader.ReadDateTimeOffset(),
                     BatchSize: reader.ReadInt32(),
                     Correlation: ReadCorrelation(reader)),
                 ScoringFailedManifest => new ScoringFailed(
@@ -190,19 +194,6 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
             throw new SerializationException(
                 $"Scoring message '{manifest}' ({bytes.Length} bytes) cannot be read: {error.Message} The payload is truncated or corrupt.", error);
         }
-    }
-
-    private static void Write(BinaryWriter writer, DateTimeOffset time)
-    {
-        writer.Write(time.UtcTicks);
-        writer.Write(checked((short)time.TotalOffsetMinutes));
-    }
-
-    private static DateTimeOffset ReadDateTimeOffset(BinaryReader reader)
-    {
-        var utcTicks = reader.ReadInt64();
-        var offset = TimeSpan.FromMinutes(reader.ReadInt16());
-        return new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(offset);
     }
 
     private static void Write(BinaryWriter writer, RgbImage image)
@@ -263,6 +254,15 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
         };
     }
 
+    /// <summary>A frame's label: 0 none, else <see cref="FrameLabel"/> + 1 (format 2 on).</summary>
+    private static FrameLabel? ReadLabel(BinaryReader reader)
+    {
+        var tag = reader.ReadByte();
+        if (tag == 0) return null;
+        var label = (FrameLabel)(tag - 1);
+        return Enum.IsDefined(label) ? label : throw new InvalidDataException($"Unknown frame label tag {tag}.");
+    }
+
     private static ScoringFailureKind ReadFailureKind(BinaryReader reader)
     {
         var kind = (ScoringFailureKind)reader.ReadInt32();
@@ -274,7 +274,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
     private static void Write(BinaryWriter writer, ScoringStatus status)
     {
         writer.Write(status.ModelLoaded);
-        WriteNullable(writer, status.ModelVersion);
+        writer.WriteNullable(status.ModelVersion);
         writer.Write(status.ImageSize.HasValue);
         if (status.ImageSize is { } imageSize) writer.Write(imageSize);
         writer.Write(status.Queued);
@@ -284,7 +284,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
 
     private static ScoringStatus ReadScoringStatus(BinaryReader reader) => new(
         ModelLoaded: reader.ReadBoolean(),
-        ModelVersion: ReadNullableString(reader),
+        ModelVersion: reader.ReadNullableString(),
         ImageSize: reader.ReadBoolean() ? reader.ReadInt32() : null,
         Queued: reader.ReadInt32(),
         InFlight: reader.ReadInt32(),
@@ -300,14 +300,6 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
         for (var i = 0; i < count; i++) scorers[i] = ReadScoringStatus(reader);
         return scorers;
     }
-
-    private static void WriteNullable(BinaryWriter writer, string? value)
-    {
-        writer.Write(value is not null);
-        if (value is not null) writer.Write(value);
-    }
-
-    private static string? ReadNullableString(BinaryReader reader) => reader.ReadBoolean() ? reader.ReadString() : null;
 
     private static ArgumentException NotHandled(object o) => new(
         $"{nameof(ScoringMessageSerializer)} does not handle {o.GetType().FullName}; it handles {string.Join(", ", MessageTypes.Select(type => type.Name))}.",

@@ -1,4 +1,5 @@
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
 
 namespace Pipeline.Shared.Scoring;
@@ -16,13 +17,15 @@ namespace Pipeline.Shared.Scoring;
 /// <param name="IngestedAt">When ingest read it.</param>
 /// <param name="Image">The frame prepared with <see cref="InspectionViews.Prepare"/> at the model's image size.</param>
 /// <param name="Correlation">Opaque to the scorer and echoed in the answer: what the requester needs to finish the frame (its source partition and offset, say).</param>
+/// <param name="Label">What the camera side already knows the frame shows (its <c>label</c> header): the scoring node hands the features of labelled frames to training.</param>
 public sealed record ScoreFrame(
     string FrameId,
     string CameraId,
     DateTimeOffset CapturedAt,
     DateTimeOffset IngestedAt,
     RgbImage Image,
-    object? Correlation = null);
+    object? Correlation = null,
+    FrameLabel? Label = null);
 
 /// <summary>A frame's score and verdict, with the version of the model that gave them.</summary>
 /// <param name="BatchSize">How many frames the model scored together with this one (itself included).</param>

@@ -34,12 +34,14 @@ internal static class TestKafka
         var topics = new TopicNames
         {
             Frames = $"{name}-frames", Results = $"{name}-results", Anomalies = $"{name}-anomalies",
-            DeadLetter = $"{name}-dead-letter", Labels = $"{name}-labels",
+            DeadLetter = $"{name}-dead-letter", Labels = $"{name}-labels", ModelEvents = $"{name}-model-events",
         };
         cluster.CreateTopic(topics.Frames, framePartitions);
         cluster.CreateTopic(topics.Results, resultPartitions);
         cluster.CreateTopic(topics.Anomalies, resultPartitions);
         cluster.CreateTopic(topics.DeadLetter, 1);
+        cluster.CreateTopic(topics.Labels, 1);
+        cluster.CreateTopic(topics.ModelEvents, 1);
         return topics;
     }
 }

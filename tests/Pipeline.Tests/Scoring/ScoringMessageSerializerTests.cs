@@ -36,6 +36,31 @@ public sealed class ScoringMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
         AssertSameInstant(frame.IngestedAt, copy.IngestedAt);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(Pipeline.Shared.Kafka.FrameLabel.Good)]
+    [InlineData(Pipeline.Shared.Kafka.FrameLabel.Defect)]
+    public void A_frame_keeps_its_label(Pipeline.Shared.Kafka.FrameLabel? label)
+    {
+        var frame = Frame(size: 4, correlation: 1L) with { Label = label };
+
+        Assert.Equal(label, RoundTrip(frame).Label);
+    }
+
+    [Fact]
+    public void A_frame_written_in_format_1_reads_as_unlabelled()
+    {
+        var frame = Frame(size: 4, correlation: 1L);
+        var bytes = serializer.ToBinary(frame);
+        bytes[0] = 1; // format 1 had no label byte after the correlation
+        var format1 = bytes[..^1];
+
+        var copy = (ScoreFrame)serializer.FromBinary(format1, serializer.Manifest(frame));
+
+        Assert.Null(copy.Label);
+        Assert.Equal(frame.Image.Pixels, copy.Image.Pixels);
+    }
+
     [Fact]
     public void A_frame_that_is_not_square_keeps_its_width_and_height()
     {

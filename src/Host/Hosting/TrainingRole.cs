@@ -1,0 +1,137 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Progress;
+using Pipeline.Shared.Training;
+using Pipeline.Training;
+using Pipeline.Training.Kafka;
+using Pipeline.Training.Refit;
+using AkkaClusterSingletonOptions = Akka.Cluster.Hosting.ClusterSingletonOptions;
+
+namespace Pipeline.Host.Hosting;
+
+/// <summary>
+/// The training role on a node: its validated options, the <see cref="TrainingCoordinator"/> as a cluster singleton on
+/// the training role (with a proxy on every node that has training or scoring), distributed pub-sub, and the HTTP
+/// routes <c>POST /training/refit</c> and <c>GET /training/status</c>.
+/// </summary>
+public static class TrainingRole
+{
+    /// <summary>Name of the singleton's manager under <c>/user</c>.</summary>
+    public const string SingletonName = "training";
+
+    /// <summary>How long <c>POST /training/refit</c> waits for the refit to finish.</summary>
+    public static readonly TimeSpan RefitPatience = TimeSpan.FromMinutes(30);
+
+    public static PipelineHostBuilder WithTrainingRole(this PipelineHostBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.WithRoleServices(ClusterRoles.Training, services =>
+        {
+            ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, ContinuousTrainingOptions.SectionName, new ContinuousTrainingOptionsValidator(), nested: [RefitOptions.SectionName]));
+            ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, RefitOptions.SectionName, new RefitOptionsValidator()));
+            ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(forConsumer: true)));
+            services.AddSingleton<IHttpRoutes, TrainingRoutes>();
+        });
+
+        builder.ConfigureAkka((akka, provider) =>
+        {
+            var roles = provider.GetRequiredService<IOptions<Pipeline.Shared.Configuration.ClusterOptions>>().Value.ActiveRoles;
+            var singleton = new AkkaClusterSingletonOptions { Role = ClusterRoles.Training };
+            if (roles.Contains(ClusterRoles.Training) || roles.Contains(ClusterRoles.Scoring)) akka.WithDistributedPubSub(role: null!);
+            if (roles.Contains(ClusterRoles.Training))
+                akka.WithSingleton<TrainingSingleton>(SingletonName, (system, _, resolver) => CoordinatorProps(system, resolver), singleton, createProxyToo: true);
+            else if (roles.Contains(ClusterRoles.Scoring))
+                akka.WithSingletonProxy<TrainingSingleton>(SingletonName, singleton);
+        });
+        return builder;
+    }
+
+    /// <summary>Registry key of the training singleton's proxy (on nodes with the training or scoring role).</summary>
+    public sealed class TrainingSingleton;
+
+    private static Props CoordinatorProps(ActorSystem system, Akka.DependencyInjection.IDependencyResolver resolver)
+    {
+        var options = resolver.GetService<IOptions<ContinuousTrainingOptions>>().Value;
+        var refitOptions = resolver.GetService<IOptions<RefitOptions>>().Value;
+        var kafka = resolver.GetService<IOptions<KafkaOptions>>().Value;
+        var loggers = resolver.GetService<ILoggerFactory>();
+        var events = new ModelEventsPublisher(kafka, loggers.CreateLogger<ModelEventsPublisher>());
+        system.RegisterOnTermination(events.Dispose);
+        var refitLog = loggers.CreateLogger<TrainingCoordinator>();
+        return TrainingCoordinator.Props(
+            options,
+            (job, cancellation) => Refit(job, refitOptions, refitLog, cancellation),
+            events,
+            DistributedPubSub.Get(system).Mediator,
+            onLabel => new LabelsConsumer(kafka, onLabel, loggers.CreateLogger<LabelsConsumer>()));
+    }
+
+    /// <summary>One refit with <see cref="FlowRefit"/> on this node's device, its progress in the log.</summary>
+    private static RefitResult Refit(RefitJob job, RefitOptions options, ILogger log, CancellationToken cancellation)
+    {
+        var outcome = FlowRefit.Run(job.Serving, job.Good, job.Defects, options, $"{job.Serving.Manifest.ModelVersion}-refit",
+            ComputeDevice.Resolve("auto"), new LoggedProgress(log), cancellation);
+        var figures = Describe(outcome.Validation);
+        return new RefitResult(outcome.Accepted, outcome.IsAccepted ? figures : $"{outcome.RejectionReason} ({figures})");
+    }
+
+    private static string Describe(RefitValidation v)
+    {
+        static string N(double? value) => value is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : "–";
+        var auroc = v.ServingAuroc is not null || v.NewAuroc is not null ? $"; AUROC {N(v.ServingAuroc)} → {N(v.NewAuroc)}" : "";
+        return $"median good score {N(v.ServingGoodScore)} → {N(v.NewGoodScore)} on {v.HeldBackGood} held-back samples{auroc}; " +
+               $"threshold {N(v.ServingThreshold)} → {N(v.NewThreshold)}; trained on {v.TrainingSamples} samples for {v.Epochs} epochs in {v.TrainingSeconds:0.0} s";
+    }
+
+    private sealed class LoggedProgress(ILogger log) : IWorkProgressSink
+    {
+        public void Report(WorkProgress progress)
+        {
+            if (progress.Done == progress.Total || progress.Done == 0) log.LogInformation("Refit: {Stage} {Done}/{Total} {Detail}", progress.Stage, progress.Done, progress.Total, progress.Detail);
+        }
+
+        public void Note(string message) => log.LogInformation("Refit: {Message}", message);
+    }
+
+    /// <summary><c>POST /training/refit</c> (waits for the refit; 200 published, 409 rejected) and <c>GET /training/status</c>.</summary>
+    private sealed class TrainingRoutes(ActorRegistry registry) : IHttpRoutes
+    {
+        public IReadOnlyList<string> Paths { get; } = ["/training/refit", "/training/status"];
+
+        public void Map(WebApplication app)
+        {
+            app.MapPost("/training/refit", async (CancellationToken cancellation) =>
+            {
+                var training = await registry.GetAsync<TrainingSingleton>(cancellation);
+                var finished = await training.Ask<RefitFinished>(new RequestRefit("http"), RefitPatience, cancellation);
+                return Results.Json(new { published = finished.Published, version = finished.Version, summary = finished.Summary },
+                    statusCode: finished.Published ? StatusCodes.Status200OK : StatusCodes.Status409Conflict);
+            });
+            app.MapGet("/training/status", async (CancellationToken cancellation) =>
+            {
+                var training = await registry.GetAsync<TrainingSingleton>(cancellation);
+                var status = await training.Ask<TrainingStatus>(GetTrainingStatus.Instance, TimeSpan.FromSeconds(10), cancellation);
+                return Results.Json(new
+                {
+                    current_version = status.CurrentVersion,
+                    good_samples = status.GoodSamples,
+                    defect_samples = status.DefectSamples,
+                    new_good_samples = status.NewGoodSamples,
+                    refitting = status.Refitting,
+                    last_refit = status.LastRefit is { } last ? new { published = last.Published, version = last.Version, summary = last.Summary } : null,
+                });
+            });
+        }
+    }
+}

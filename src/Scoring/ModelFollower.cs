@@ -1,0 +1,251 @@
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Pipeline.Shared.Model;
+using Pipeline.Shared.Scoring;
+using Pipeline.Shared.Training;
+
+namespace Pipeline.Scoring;
+
+/// <summary>Asks a <see cref="ModelFollower"/> where it stands; the answer is <see cref="ModelFollowerStatus"/>.</summary>
+public sealed record GetModelFollowerStatus
+{
+    public static readonly GetModelFollowerStatus Instance = new();
+}
+
+/// <param name="Current">The version the training node says is current; null until it answered, or when it has none.</param>
+/// <param name="TrainingAnswered">Whether the training node has answered at all.</param>
+/// <param name="Serving">The version this node's scorers last put to work through the follower (null: only a configured initial model, or none).</param>
+/// <param name="Refused">Why the current version was refused, when it was; the old model keeps serving.</param>
+public sealed record ModelFollowerStatus(ModelAnnouncement? Current, bool TrainingAnswered, string? Serving, string? Refused)
+{
+    /// <summary>The node serves what the training node says is current (or refused it for a reason, and serves its old model).</summary>
+    public bool InStep => TrainingAnswered && (Current is null || Current.Version == Serving || Refused is not null);
+}
+
+/// <summary>
+/// Keeps a scoring node's model at the cluster's current version. It hears <see cref="ModelAnnouncement"/>s on
+/// <see cref="TrainingTopics.ModelVersions"/> and also asks the training singleton every
+/// <see cref="ScoringOptions.ModelCheckSeconds"/> (a node that joins or missed an announcement catches up). A new version
+/// is fetched in chunks of <see cref="ChunkBytes"/> (one request at a time, each with a timeout and retries), its SHA-256
+/// checked against the announcement and its format against the artifact's own checksum off the actor's thread, then
+/// given to the node's scorers (<see cref="LoadModel"/>), which load it beside the serving model and swap between two
+/// batches. A version that fails any step is refused: the old model keeps serving, the training node is told
+/// (<see cref="ModelAdoptionReport"/>), and the same bytes are not tried again.
+/// </summary>
+public sealed class ModelFollower : ReceiveActor, IWithTimers
+{
+    public const int ChunkBytes = 1024 * 1024;
+    private const int ChunkAttempts = 5;
+    private static readonly TimeSpan ChunkTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(5);
+
+    private readonly IActorRef training;
+    private readonly IActorRef scoring;
+    private readonly IActorRef? mediator;
+    private readonly string node;
+    private readonly TimeSpan checkInterval;
+    private readonly HashSet<string> refusedSha256 = new(StringComparer.Ordinal);
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private ModelAnnouncement? current;
+    private bool trainingAnswered;
+    private string? serving;
+    private string? refusedReason;
+    private Fetch? fetch;
+    private Load? load;
+
+    public ModelFollower(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval)
+    {
+        this.training = training;
+        this.scoring = scoring;
+        this.mediator = mediator;
+        this.node = node;
+        this.checkInterval = checkInterval;
+
+        Receive<ModelAnnouncement>(Consider);
+        Receive<CurrentModelIs>(answer =>
+        {
+            trainingAnswered = true;
+            if (answer.Current is { } announced) Consider(announced);
+        });
+        Receive<Check>(_ => training.Tell(GetCurrentModel.Instance));
+        Receive<ModelChunk>(Received);
+        Receive<ModelChunkUnavailable>(unavailable =>
+        {
+            if (fetch?.Announcement.Version != unavailable.Version) return;
+            log.Warning("Model {0} cannot be fetched: {1}; trying again at the next check", unavailable.Version, unavailable.Reason);
+            Abandon();
+        });
+        Receive<ChunkTimedOut>(Retry);
+        Receive<Verified>(Adopt);
+        Receive<ScorerCount>(count => SendToScorers(count));
+        Receive<ModelSwapped>(swapped => Answered(swapped.ModelVersion, null));
+        Receive<ModelLoadFailed>(failed => Answered(failed.ModelVersion, $"{failed.Device}: {failed.Reason}"));
+        Receive<LoadTimedOut>(timedOut => { if (load?.Announcement == timedOut.Announcement) Finish(load, $"the scorers did not answer within {LoadTimeout.TotalMinutes:0} minutes"); });
+        Receive<GetModelFollowerStatus>(_ => Sender.Tell(new ModelFollowerStatus(current, trainingAnswered, serving, refusedReason)));
+        Receive<SubscribeAck>(_ => { });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="training">The training singleton (its proxy).</param>
+    /// <param name="scoring">This node's scoring router.</param>
+    /// <param name="mediator">The pub-sub mediator to hear announcements on; null to rely on the periodic check.</param>
+    /// <param name="node">This node's address, named in reports.</param>
+    /// <param name="checkInterval">How often to ask the training node for the current version.</param>
+    public static Props Props(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval) =>
+        Akka.Actor.Props.Create(() => new ModelFollower(training, scoring, mediator, node, checkInterval));
+
+    protected override void PreStart()
+    {
+        mediator?.Tell(new Subscribe(TrainingTopics.ModelVersions, Self));
+        training.Tell(GetCurrentModel.Instance);
+        Timers.StartPeriodicTimer("check", Check.Instance, checkInterval);
+    }
+
+    private void Consider(ModelAnnouncement announced)
+    {
+        if (current != announced) refusedReason = refusedSha256.Contains(announced.Sha256) ? refusedReason : null;
+        current = announced;
+        if (announced.Version == serving || refusedSha256.Contains(announced.Sha256)) return;
+        if (fetch?.Announcement == announced || load?.Announcement == announced) return;
+        if (announced.SizeBytes <= 0 || announced.SizeBytes > Array.MaxLength)
+        {
+            Refuse(announced, $"its announced size of {announced.SizeBytes} bytes cannot be held in memory");
+            return;
+        }
+        if (fetch is not null) log.Info("Model {0} was announced while {1} was being fetched; fetching {0} instead", announced.Version, fetch.Announcement.Version);
+        log.Info("Fetching model {0} ({1:0.0} MB) from the training node", announced.Version, announced.SizeBytes / 1e6);
+        fetch = new Fetch(announced, new byte[announced.SizeBytes]);
+        RequestNext();
+    }
+
+    private void RequestNext()
+    {
+        var length = (int)Math.Min(ChunkBytes, fetch!.Buffer.Length - fetch.Received);
+        training.Tell(new FetchModelChunk(fetch.Announcement.Version, fetch.Received, length));
+        Timers.StartSingleTimer("chunk", new ChunkTimedOut(fetch.Announcement, fetch.Received), ChunkTimeout);
+    }
+
+    private void Received(ModelChunk chunk)
+    {
+        if (fetch is null || chunk.Version != fetch.Announcement.Version || chunk.Offset != fetch.Received) return; // stale or duplicate
+        Timers.Cancel("chunk");
+        if (chunk.TotalBytes != fetch.Buffer.Length || chunk.Bytes.Length == 0 || chunk.Offset + chunk.Bytes.Length > fetch.Buffer.Length)
+        {
+            var announced = fetch.Announcement;
+            Abandon();
+            Refuse(announced, $"the training node's file is {chunk.TotalBytes} bytes, but {announced.SizeBytes} were announced");
+            return;
+        }
+        chunk.Bytes.CopyTo(fetch.Buffer, chunk.Offset);
+        fetch = fetch with { Received = fetch.Received + chunk.Bytes.Length, Attempts = 0 };
+        if (fetch.Received < fetch.Buffer.Length)
+        {
+            RequestNext();
+            return;
+        }
+        var (announcement, bytes) = (fetch.Announcement, fetch.Buffer);
+        fetch = null;
+        Task.Run(() =>
+            {
+                var artifact = ModelArtifact.FromBytes(bytes, $"{announcement.Version} (as fetched from the training node)");
+                return artifact.Sha256 == announcement.Sha256
+                    ? new Verified(announcement, artifact, null)
+                    : new Verified(announcement, null, $"its SHA-256 is {artifact.Sha256[..12]}…, but {announcement.Sha256[..12]}… was announced");
+            })
+            .PipeTo(Self, failure: error => new Verified(announcement, null, error.GetBaseException().Message));
+    }
+
+    private void Retry(ChunkTimedOut timedOut)
+    {
+        if (fetch is null || fetch.Announcement != timedOut.Announcement || fetch.Received != timedOut.Offset) return;
+        if (fetch.Attempts + 1 >= ChunkAttempts)
+        {
+            log.Warning("Model {0}: no answer for the chunk at {1} after {2} tries; trying again at the next check", fetch.Announcement.Version, fetch.Received, ChunkAttempts);
+            Abandon();
+            return;
+        }
+        fetch = fetch with { Attempts = fetch.Attempts + 1 };
+        RequestNext();
+    }
+
+    private void Abandon()
+    {
+        Timers.Cancel("chunk");
+        fetch = null;
+    }
+
+    private void Adopt(Verified verified)
+    {
+        if (verified.Artifact is not { } artifact)
+        {
+            Refuse(verified.Announcement, verified.Problem!);
+            return;
+        }
+        if (current is not null && current != verified.Announcement) return; // a newer version was announced meanwhile
+        load = new Load(verified.Announcement, artifact, 0, []);
+        scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, TimeSpan.FromSeconds(30))
+            .PipeTo(Self, success: status => new ScorerCount(verified.Announcement, status.Scorers.Count), failure: _ => new ScorerCount(verified.Announcement, 0));
+    }
+
+    private void SendToScorers(ScorerCount count)
+    {
+        if (load?.Announcement != count.Announcement) return;
+        if (count.Scorers == 0)
+        {
+            Finish(load, "this node has no working scorer to load it");
+            return;
+        }
+        load = load with { Expected = count.Scorers };
+        scoring.Tell(new LoadModel(load.Artifact));
+        Timers.StartSingleTimer("load", new LoadTimedOut(load.Announcement), LoadTimeout);
+    }
+
+    private void Answered(string version, string? failure)
+    {
+        if (load is null || load.Announcement.Version != version) return;
+        load.Failures.Add(failure);
+        if (load.Failures.Count >= load.Expected)
+            Finish(load, load.Failures.Where(f => f is not null).ToArray() is { Length: > 0 } failures ? string.Join("; ", failures) : null);
+    }
+
+    private void Finish(Load finished, string? failure)
+    {
+        Timers.Cancel("load");
+        load = null;
+        if (failure is not null)
+        {
+            Refuse(finished.Announcement, failure);
+            return;
+        }
+        serving = finished.Announcement.Version;
+        log.Info("This node now serves model {0}", serving);
+        training.Tell(new ModelAdoptionReport(node, serving, true, null));
+    }
+
+    private void Refuse(ModelAnnouncement announcement, string reason)
+    {
+        refusedSha256.Add(announcement.Sha256);
+        if (current == announcement) refusedReason = reason;
+        log.Warning("Refused model {0}: {1}; model {2} keeps serving", announcement.Version, reason, serving ?? "(the configured one)");
+        training.Tell(new ModelAdoptionReport(node, announcement.Version, false, reason));
+    }
+
+    private sealed record Fetch(ModelAnnouncement Announcement, byte[] Buffer, long Received = 0, int Attempts = 0);
+
+    private sealed record Load(ModelAnnouncement Announcement, ModelArtifact Artifact, int Expected, List<string?> Failures);
+
+    private sealed record Verified(ModelAnnouncement Announcement, ModelArtifact? Artifact, string? Problem);
+
+    private sealed record ScorerCount(ModelAnnouncement Announcement, int Scorers);
+
+    private sealed record ChunkTimedOut(ModelAnnouncement Announcement, long Offset);
+
+    private sealed record LoadTimedOut(ModelAnnouncement Announcement);
+
+    private sealed record Check
+    {
+        public static readonly Check Instance = new();
+    }
+}
