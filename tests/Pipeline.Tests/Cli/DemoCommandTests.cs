@@ -29,4 +29,24 @@ public sealed class DemoCommandTests
         Assert.Contains("ANOMALY", outcome.StandardOutput, StringComparison.Ordinal);
         Assert.Contains("DEAD LETTER", outcome.StandardOutput, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void With_refit_after_the_demo_refits_on_labelled_good_frames_and_swaps_the_new_version_in_mid_stream()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "summary.json");
+        var outcome = PipelineProcess.Run("demo", "--frames", "60", "--rate", "8", "--corrupt-every", "0", "--image-size", "64", "--no-cache",
+            "--refit-after", "12", "--json", json);
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        using var summary = JsonDocument.Parse(File.ReadAllText(json));
+        var root = summary.RootElement;
+        var versions = root.GetProperty("model_versions").EnumerateArray().Select(v => v.GetString() ?? "").ToArray();
+        Assert.Equal(["v1", "v2"], versions);
+        var perVersion = root.GetProperty("results_per_version").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.Equal(60, perVersion.Values.Sum());
+        Assert.All(versions, version => Assert.True(perVersion[version] > 0, $"{version} scored no frame"));
+        Assert.Equal(60, root.GetProperty("distinct_frame_ids").GetInt32());
+        Assert.True(root.GetProperty("longest_swap_gap_ms").GetDouble() >= 0);
+    }
 }
