@@ -75,6 +75,24 @@ public sealed class ManifestTests
         Assert.Equal("inspection", Find(objects, "PodMonitor", "pipeline")["metadata"]!["namespace"]!.GetValue<string>());
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void The_kafka_secret_the_rules_assume_is_the_one_docs_deploy_md_creates(string overlay)
+    {
+        var ns = Find(DeployFiles.Render(overlay), "Deployment", "ingest")["metadata"]!["namespace"]!.GetValue<string>();
+        var lines = File.ReadAllLines(Path.Combine(DeployFiles.RepositoryRoot, "docs", "deploy.md"));
+        var start = Array.FindIndex(lines, line => line.StartsWith($"kubectl create secret generic pipeline-kafka -n {ns} ", StringComparison.Ordinal));
+        Assert.True(start >= 0, $"docs/deploy.md has no command that creates the Secret pipeline-kafka in namespace {ns}");
+        var command = string.Join(" ", lines.Skip(start).TakeWhile((line, i) => i == 0 || lines[start + i - 1].EndsWith('\\')));
+
+        var given = System.Text.RegularExpressions.Regex.Matches(command, @"--from-(literal|file)=([^=\s]+)=(\S*)")
+            .ToDictionary(match => match.Groups[2].Value, match => match.Groups[1].Value == "literal" ? match.Groups[3].Value : "(from a file)");
+        var assumed = DeployFiles.KafkaSecret(overlay);
+        Assert.Equal(assumed.Keys.Order(), given.Keys.Order());
+        foreach (var (key, value) in assumed.Where(entry => given[entry.Key] != "(from a file)"))
+            Assert.Equal(value, given[key]);
+    }
+
     /// <summary>A mistake in a manifest, and what the rules say about it.</summary>
     public sealed record Mistake(string Overlay, Action<List<JsonObject>> Make, string Said)
     {
