@@ -3,6 +3,7 @@ using Akka.Cluster.Hosting;
 using Akka.Cluster.Hosting.SBR;
 using Akka.DependencyInjection;
 using Akka.Hosting;
+using Akka.Management.Cluster.Bootstrap;
 using Akka.Remote.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,7 +23,7 @@ namespace Pipeline.Host.Hosting;
 
 /// <summary>
 /// Builds a cluster node: the .NET generic host with one Akka.NET actor system (remoting, clustering with roles
-/// and seed nodes, split-brain resolver, logging through Microsoft.Extensions.Logging, coordinated shutdown with
+/// and seed nodes or Kubernetes discovery, split-brain resolver, logging through Microsoft.Extensions.Logging, coordinated shutdown with
 /// a graceful cluster leave when the host stops), and the HTTP endpoints <c>/healthz</c>, <c>/readyz</c> and
 /// <c>/metrics</c>. The scoring messages that cross nodes use <see cref="ScoringMessageSerializer"/>.
 /// </summary>
@@ -141,6 +142,7 @@ public sealed class PipelineHostBuilder
         Services.AddAkka(cluster.ActorSystemName, (akka, provider) => ConfigureActorSystem(akka, provider, roles));
         // Registered after Akka: hosted services start in order and stop in reverse, so the endpoints come up once
         // the actor system exists and close before the node leaves the cluster.
+        if (cluster.Discovery == ClusterOptions.KubernetesDiscovery) Services.AddHostedService<KubernetesBootstrap>();
         Services.AddHostedService<HttpEndpoints>();
         return builder.Build();
     }
@@ -150,6 +152,7 @@ public sealed class PipelineHostBuilder
         var cluster = provider.GetRequiredService<IOptions<ClusterOptions>>().Value;
         var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PipelineHost));
         var seeds = cluster.SeedNodeAddresses();
+        var onKubernetes = cluster.Discovery == ClusterOptions.KubernetesDiscovery;
 
         // Akka's own console logger, used while the system starts and stops, says only what matters.
         akka.AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend)
@@ -184,17 +187,36 @@ public sealed class PipelineHostBuilder
             {
                 var self = Akka.Cluster.Cluster.Get(system);
                 log.LogInformation("Node {Address} starting with roles {Roles}; joining {Seeds}", self.SelfAddress, string.Join(",", roles),
-                    seeds.Count == 0 ? "itself" : string.Join(",", seeds));
+                    onKubernetes ? $"the pods labelled {cluster.KubernetesPodLabelSelector} (Kubernetes discovery)"
+                    : seeds.Count == 0 ? "itself" : string.Join(",", seeds));
                 self.RegisterOnMemberUp(() => log.LogInformation("Node {Address} is Up in cluster {System}", self.SelfAddress, system.Name));
                 // No seeds configured: this node is a cluster of its own (its port may only be known now).
-                if (seeds.Count == 0) self.Join(self.SelfAddress);
+                if (!onKubernetes && seeds.Count == 0) self.Join(self.SelfAddress);
             });
+        if (onKubernetes) AddKubernetesBootstrap(akka, cluster);
 
         // Extensions and cluster tools (pub-sub, singletons and their proxies) first: role actors look them up at start.
         foreach (var configure in akkaConfigurations)
             configure(akka, provider);
         foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)).OrderBy(actors => Array.IndexOf(StartOrder, actors.Role)))
             akka.WithActors(start);
+    }
+
+    /// <summary>
+    /// Cluster formation on Kubernetes with Akka.Management's cluster bootstrap: it asks the Kubernetes API (through
+    /// <see cref="KubernetesPodDiscovery"/>) for this cluster's pods, probes their <c>/bootstrap/seed-nodes</c> on the management
+    /// port, and joins the cluster they report, or, when none exists and enough pods are seen, the pod with the lowest
+    /// address forms it. <see cref="KubernetesBootstrap"/> serves this node's route and starts the bootstrap.
+    /// </summary>
+    private static void AddKubernetesBootstrap(AkkaConfigurationBuilder akka, ClusterOptions cluster)
+    {
+        akka.WithClusterBootstrap(bootstrap =>
+            {
+                bootstrap.ContactPointDiscovery.ServiceName = cluster.ActorSystemName;
+                bootstrap.ContactPointDiscovery.PortName = ClusterOptions.ManagementPortName;
+                bootstrap.ContactPointDiscovery.RequiredContactPointsNr = cluster.RequiredContactPoints;
+            }, autoStart: false)
+            .AddHocon(KubernetesPodDiscovery.Hocon(cluster.KubernetesPodLabelSelector), HoconAddMode.Prepend);
     }
 
     private static void RequireRole(string role)

@@ -31,6 +31,18 @@ public sealed class ClusterOptions
     /// <summary>Split-brain strategy that keeps the side with the oldest member.</summary>
     public const string KeepOldest = "keep-oldest";
 
+    /// <summary>Discovery by the configured <see cref="SeedNodes"/> (or none: a cluster of its own); the default.</summary>
+    public const string SeedNodesDiscovery = "seed-nodes";
+
+    /// <summary>
+    /// Discovery through the Kubernetes API: Akka.Management's cluster bootstrap finds the pods that match
+    /// <see cref="KubernetesPodLabelSelector"/> and probes their <see cref="ManagementPort"/>.
+    /// </summary>
+    public const string KubernetesDiscovery = "kubernetes";
+
+    /// <summary>Name of the pods' container port that serves <see cref="ManagementPort"/>; cluster bootstrap looks for it.</summary>
+    public const string ManagementPortName = "management";
+
     /// <summary>Roles of this node, a subset of <see cref="ClusterRoles.All"/>; empty means all of them.</summary>
     public string[] Roles { get; set; } = [];
 
@@ -60,6 +72,24 @@ public sealed class ClusterOptions
 
     /// <summary>How a network partition is resolved: <see cref="KeepMajority"/> or <see cref="KeepOldest"/>.</summary>
     public string SplitBrainStrategy { get; set; } = KeepMajority;
+
+    /// <summary>How this node finds the others: <see cref="SeedNodesDiscovery"/> or <see cref="KubernetesDiscovery"/>.</summary>
+    public string Discovery { get; set; } = SeedNodesDiscovery;
+
+    /// <summary>
+    /// Port of Akka.Management's HTTP endpoint, which cluster bootstrap probes on the other pods (Kubernetes discovery
+    /// only; the container port named <see cref="ManagementPortName"/>).
+    /// </summary>
+    public int ManagementPort { get; set; } = 8558;
+
+    /// <summary>Kubernetes label selector of every pod of this cluster, whatever its role (Kubernetes discovery only).</summary>
+    public string KubernetesPodLabelSelector { get; set; } = "app.kubernetes.io/part-of=inspection-pipeline";
+
+    /// <summary>
+    /// Pods that discovery must see before the one with the lowest address forms a new cluster (Kubernetes discovery
+    /// only). Nodes always join an existing cluster when one answers.
+    /// </summary>
+    public int RequiredContactPoints { get; set; } = 2;
 
     /// <summary>The roles this node takes: <see cref="Roles"/> without repeats, or all roles when none are set.</summary>
     public IReadOnlyList<string> ActiveRoles => Roles.Length == 0 ? ClusterRoles.All : Roles.Distinct(StringComparer.Ordinal).ToArray();

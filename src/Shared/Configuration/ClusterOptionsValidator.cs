@@ -48,11 +48,34 @@ public sealed partial class ClusterOptionsValidator : IValidateOptions<ClusterOp
         if (options.SplitBrainStrategy is not (ClusterOptions.KeepMajority or ClusterOptions.KeepOldest))
             failures.Add($"{Key}:SplitBrainStrategy is '{options.SplitBrainStrategy}'; it must be {ClusterOptions.KeepMajority} or {ClusterOptions.KeepOldest}.");
 
+        if (options.Discovery == ClusterOptions.KubernetesDiscovery)
+        {
+            if (options.SeedNodes is { Length: > 0 })
+                failures.Add($"{Key}:SeedNodes is set but {Key}:Discovery is {ClusterOptions.KubernetesDiscovery}, which finds the nodes itself; remove the seed nodes or use Discovery {ClusterOptions.SeedNodesDiscovery}.");
+            if (options.ManagementPort is < 1 or > 65535)
+                failures.Add($"{Key}:ManagementPort is {options.ManagementPort}; it must be between 1 and 65535 (8558 by default).");
+            else if (options.ManagementPort == options.Port)
+                failures.Add($"{Key}:ManagementPort is {options.ManagementPort}, the same as {Key}:Port; Akka.Management and remoting need a port each.");
+            if (string.IsNullOrWhiteSpace(options.KubernetesPodLabelSelector))
+                failures.Add($"{Key}:KubernetesPodLabelSelector is empty; set the label selector of this cluster's pods, e.g. app.kubernetes.io/part-of=inspection-pipeline.");
+            if (IsLoopback(options.AdvertisedHostname))
+                failures.Add($"{Key}:Discovery is {ClusterOptions.KubernetesDiscovery} but other pods would reach this node at '{options.AdvertisedHostname}'; set {Key}:Hostname to 0.0.0.0 and {Key}:PublicHostname to the pod's IP (status.podIP).");
+            if (options.RequiredContactPoints < 1)
+                failures.Add($"{Key}:RequiredContactPoints is {options.RequiredContactPoints}; it must be at least 1.");
+        }
+        else if (options.Discovery != ClusterOptions.SeedNodesDiscovery)
+        {
+            failures.Add($"{Key}:Discovery is '{options.Discovery}'; it must be {ClusterOptions.SeedNodesDiscovery} or {ClusterOptions.KubernetesDiscovery}.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
     private static bool IsWildcard(string hostname) =>
         IPAddress.TryParse(hostname, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
+
+    private static bool IsLoopback(string? hostname) =>
+        string.Equals(hostname, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(hostname, out var address) && IPAddress.IsLoopback(address));
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]*$")]
     private static partial Regex ActorSystemNamePattern();

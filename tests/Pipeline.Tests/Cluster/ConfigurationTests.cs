@@ -150,6 +150,66 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void Nodes_find_each_other_by_seed_nodes_unless_told_to_use_kubernetes()
+    {
+        var (defaults, _) = Bind();
+        Assert.Equal(ClusterOptions.SeedNodesDiscovery, defaults.Discovery);
+
+        var (kubernetes, _) = Bind(
+            ("Pipeline:Cluster:Discovery", "kubernetes"),
+            ("Pipeline:Cluster:Hostname", "0.0.0.0"),
+            ("Pipeline:Cluster:PublicHostname", "10.1.2.3"),
+            ("Pipeline:Cluster:ManagementPort", "8600"),
+            ("Pipeline:Cluster:KubernetesPodLabelSelector", "app.kubernetes.io/part-of=line-7"),
+            ("Pipeline:Cluster:RequiredContactPoints", "3"));
+
+        Assert.Equal(ClusterOptions.KubernetesDiscovery, kubernetes.Discovery);
+        Assert.Equal((8600, "app.kubernetes.io/part-of=line-7", 3), (kubernetes.ManagementPort, kubernetes.KubernetesPodLabelSelector, kubernetes.RequiredContactPoints));
+        Assert.Empty(kubernetes.SeedNodeAddresses());
+    }
+
+    [Fact]
+    public void The_kubernetes_defaults_match_the_management_port_and_labels_of_the_manifests()
+    {
+        var options = new ClusterOptions();
+        Assert.Equal((8558, "management", 2), (options.ManagementPort, ClusterOptions.ManagementPortName, options.RequiredContactPoints));
+        Assert.Equal("app.kubernetes.io/part-of=inspection-pipeline", options.KubernetesPodLabelSelector);
+    }
+
+    [Theory]
+    [InlineData("Discovery", "Pipeline:Cluster:Discovery is 'dns'; it must be seed-nodes or kubernetes")]
+    [InlineData("SeedsWithKubernetes", "Pipeline:Cluster:SeedNodes is set but Pipeline:Cluster:Discovery is kubernetes")]
+    [InlineData("ManagementPort", "Pipeline:Cluster:ManagementPort is 0; it must be between 1 and 65535")]
+    [InlineData("ManagementPortIsRemoting", "Pipeline:Cluster:ManagementPort is 4053, the same as Pipeline:Cluster:Port")]
+    [InlineData("LabelSelector", "Pipeline:Cluster:KubernetesPodLabelSelector is empty")]
+    [InlineData("ContactPoints", "Pipeline:Cluster:RequiredContactPoints is 0; it must be at least 1")]
+    [InlineData("Loopback", "Pipeline:Cluster:Discovery is kubernetes but other pods would reach this node at '127.0.0.1'")]
+    public void A_bad_discovery_setting_is_named_with_its_value(string setting, string expected)
+    {
+        var failure = Assert.Single(ClusterFailures(options =>
+        {
+            (options.Discovery, options.Hostname, options.PublicHostname) = (ClusterOptions.KubernetesDiscovery, "0.0.0.0", "10.1.2.3");
+            switch (setting)
+            {
+                case "Discovery": options.Discovery = "dns"; break;
+                case "SeedsWithKubernetes": options.SeedNodes = ["node-a:4053"]; break;
+                case "ManagementPort": options.ManagementPort = 0; break;
+                case "ManagementPortIsRemoting": options.ManagementPort = options.Port; break;
+                case "LabelSelector": options.KubernetesPodLabelSelector = " "; break;
+                case "ContactPoints": options.RequiredContactPoints = 0; break;
+                case "Loopback": (options.Hostname, options.PublicHostname) = ("127.0.0.1", null); break;
+            }
+        }));
+        Assert.Contains(expected, failure);
+    }
+
+    [Fact]
+    public void Kubernetes_settings_are_not_checked_when_discovery_is_by_seed_nodes()
+    {
+        Assert.Empty(ClusterFailures(options => (options.ManagementPort, options.RequiredContactPoints) = (0, 0)));
+    }
+
+    [Fact]
     public void A_role_hook_for_an_unknown_role_is_refused()
     {
         var builder = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false });

@@ -1,0 +1,184 @@
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Pipeline.Tests.Deploy;
+
+/// <summary>
+/// The Kubernetes manifests in k8s/: each overlay renders (the tests' Kustomize subset) to objects that match the
+/// Kubernetes API's schemas and follow our rules; and each rule catches the mistake it is there for.
+/// </summary>
+public sealed class ManifestTests
+{
+    public static TheoryData<string> Overlays => new() { "dev", "production" };
+
+    private static List<string> Problems(string overlay, Action<List<JsonObject>>? change = null)
+    {
+        var objects = DeployFiles.Render(overlay);
+        change?.Invoke(objects);
+        return ManifestRules.Check(objects, DeployFiles.KafkaSecret(overlay));
+    }
+
+    private static JsonObject Find(List<JsonObject> objects, string kind, string name) =>
+        objects.Single(obj => obj["kind"]!.GetValue<string>() == kind && obj["metadata"]!["name"]!.GetValue<string>() == name);
+
+    private static JsonObject PodSpec(List<JsonObject> objects, string kind, string name) => Find(objects, kind, name)["spec"]!["template"]!["spec"]!.AsObject();
+
+    private static JsonObject Node(List<JsonObject> objects, string kind, string name) => PodSpec(objects, kind, name)["containers"]![0]!.AsObject();
+
+    private static JsonObject Env(List<JsonObject> objects, string kind, string name, string variable) =>
+        Node(objects, kind, name)["env"]!.AsArray().Select(e => e!.AsObject()).Single(e => e["name"]!.GetValue<string>() == variable);
+
+    private static void AddEnv(List<JsonObject> objects, string kind, string name, string variable, JsonNode value) =>
+        Node(objects, kind, name)["env"]!.AsArray().Add(new JsonObject { ["name"] = variable, ["value"] = value });
+
+    private static void RemoveEnv(List<JsonObject> objects, string kind, string name, string variable) =>
+        Node(objects, kind, name)["env"]!.AsArray().Remove(Env(objects, kind, name, variable));
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void An_overlay_renders_to_kubernetes_objects_that_follow_our_rules(string overlay)
+    {
+        var problems = Problems(overlay);
+
+        Assert.True(problems.Count == 0, $"{overlay}:\n{string.Join("\n", problems)}");
+    }
+
+    [Fact]
+    public void The_dev_overlay_runs_one_small_pod_per_role_and_scores_on_the_cpu()
+    {
+        var objects = DeployFiles.Render("dev");
+
+        Assert.All(objects.Where(o => o["kind"]!.GetValue<string>() != "KafkaTopic"), o => Assert.Equal("inspection-dev", o["metadata"]!["namespace"]!.GetValue<string>()));
+        Assert.All(objects.Where(o => o["kind"]!.GetValue<string>() == "KafkaTopic"), o => Assert.Equal("kafka", o["metadata"]!["namespace"]!.GetValue<string>()));
+        Assert.Equal("inspection-dev", Find(objects, "RoleBinding", "pipeline-pod-reader")["subjects"]![0]!["namespace"]!.GetValue<string>());
+        Assert.Equal(1, Find(objects, "Deployment", "scoring")["spec"]!["replicas"]!.GetValue<long>());
+        Assert.Equal("inspection-pipeline:1.0.0", Node(objects, "Deployment", "scoring")["image"]!.GetValue<string>());
+        Assert.Equal("cpu", Env(objects, "Deployment", "scoring", "Pipeline__Scoring__Device")["value"]!.GetValue<string>());
+        Assert.Null(PodSpec(objects, "Deployment", "scoring")["nodeSelector"]);
+        Assert.Null(Node(objects, "Deployment", "scoring")["resources"]!["limits"]!["nvidia.com/gpu"]);
+        Assert.Equal(3, Find(objects, "KafkaTopic", "frames")["spec"]!["partitions"]!.GetValue<long>());
+        Assert.Equal(1, Find(objects, "KafkaTopic", "model-events")["spec"]!["config"]!["min.insync.replicas"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void The_production_overlay_scores_on_gpu_nodes_and_declares_the_kafka_user()
+    {
+        var objects = DeployFiles.Render("production");
+
+        Assert.Equal("registry.example.com/factory/inspection-pipeline-cuda:1.0.0", Node(objects, "Deployment", "scoring")["image"]!.GetValue<string>());
+        Assert.Equal("registry.example.com/factory/inspection-pipeline:1.0.0", Node(objects, "StatefulSet", "training")["image"]!.GetValue<string>());
+        Assert.Equal(1, Node(objects, "Deployment", "scoring")["resources"]!["limits"]!["nvidia.com/gpu"]!.GetValue<long>());
+        Assert.Equal("cuda", Env(objects, "Deployment", "scoring", "Pipeline__Scoring__Device")["value"]!.GetValue<string>());
+        Assert.Equal(3, Find(objects, "Deployment", "ingest")["spec"]!["replicas"]!.GetValue<long>());
+        Assert.Equal("3", Env(objects, "StatefulSet", "training", "Pipeline__Cluster__RequiredContactPoints")["value"]!.GetValue<string>());
+        Assert.Equal("kafka", Find(objects, "KafkaUser", "inspection-pipeline")["metadata"]!["namespace"]!.GetValue<string>());
+        Assert.Equal("inspection", Find(objects, "PodMonitor", "pipeline")["metadata"]!["namespace"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void The_kafka_secret_the_rules_assume_is_the_one_docs_deploy_md_creates(string overlay)
+    {
+        var ns = Find(DeployFiles.Render(overlay), "Deployment", "ingest")["metadata"]!["namespace"]!.GetValue<string>();
+        var lines = File.ReadAllLines(Path.Combine(DeployFiles.RepositoryRoot, "docs", "deploy.md"));
+        var start = Array.FindIndex(lines, line => line.StartsWith($"kubectl create secret generic pipeline-kafka -n {ns} ", StringComparison.Ordinal));
+        Assert.True(start >= 0, $"docs/deploy.md has no command that creates the Secret pipeline-kafka in namespace {ns}");
+        var command = string.Join(" ", lines.Skip(start).TakeWhile((line, i) => i == 0 || lines[start + i - 1].EndsWith('\\')));
+
+        var given = System.Text.RegularExpressions.Regex.Matches(command, @"--from-(literal|file)=([^=\s]+)=(\S*)")
+            .ToDictionary(match => match.Groups[2].Value, match => match.Groups[1].Value == "literal" ? match.Groups[3].Value : "(from a file)");
+        var assumed = DeployFiles.KafkaSecret(overlay);
+        Assert.Equal(assumed.Keys.Order(), given.Keys.Order());
+        foreach (var (key, value) in assumed.Where(entry => given[entry.Key] != "(from a file)"))
+            Assert.Equal(value, given[key]);
+    }
+
+    /// <summary>A mistake in a manifest, and what the rules say about it.</summary>
+    public sealed record Mistake(string Overlay, Action<List<JsonObject>> Make, string Said)
+    {
+        public override string ToString() => Said;
+    }
+
+    public static TheoryData<string, Mistake> Mistakes => new()
+    {
+        // Kubernetes schemas
+        { "misspelt field", new("dev", o => Find(o, "Deployment", "ingest")["spec"]!["replica"] = 2, "could not be mapped to any .NET member") },
+        { "number for a string", new("dev", o => Env(o, "Deployment", "ingest", "Pipeline__Cluster__Port")["value"] = 4053, "could not be converted to System.String") },
+        { "unknown kind", new("dev", o => o.Add(new JsonObject { ["apiVersion"] = "example.com/v1", ["kind"] = "Widget", ["metadata"] = new JsonObject { ["name"] = "w" } }), "is not a type the tests know") },
+        { "custom resource field", new("dev", o => Find(o, "KafkaTopic", "frames")["spec"]!["partition"] = 3, "could not be mapped") },
+        // images, security, resources, shutdown
+        { "latest image", new("dev", o => Node(o, "Deployment", "ingest")["image"] = "inspection-pipeline:latest", "uses :latest") },
+        { "untagged image", new("production", o => Node(o, "Deployment", "scoring")["image"] = "registry.example.com:5000/inspection-pipeline-cuda", "has no tag") },
+        { "root", new("dev", o => PodSpec(o, "Deployment", "ingest")["securityContext"]!["runAsNonRoot"] = false, "set runAsNonRoot: true") },
+        { "writable root filesystem", new("dev", o => Node(o, "StatefulSet", "training")["securityContext"]!["readOnlyRootFilesystem"] = false, "set readOnlyRootFilesystem: true") },
+        { "no /tmp", new("dev", o => Node(o, "Deployment", "scoring")["volumeMounts"]!.AsArray().RemoveAt(0), "no volume at /tmp") },
+        { "no limits", new("dev", o => Node(o, "Deployment", "ingest")["resources"]!.AsObject().Remove("limits"), "has no memory limit") },
+        { "request above limit", new("production", o => Node(o, "Deployment", "ingest")["resources"]!["requests"]!["memory"] = "3Gi", "requests more memory (3Gi) than its limit (2Gi)") },
+        { "short grace period", new("dev", o => PodSpec(o, "Deployment", "ingest")["terminationGracePeriodSeconds"] = 10, "terminationGracePeriodSeconds is 10") },
+        // labels and selectors
+        { "selector", new("dev", o => Find(o, "Deployment", "ingest")["spec"]!["selector"]!["matchLabels"]!["app.kubernetes.io/component"] = "ingestion", "does not match its pod template's labels") },
+        { "service selector", new("dev", o => Find(o, "Service", "training")["spec"]!["selector"]!["app.kubernetes.io/component"] = "trainer", "selects no pods") },
+        { "budget selector", new("production", o => Find(o, "PodDisruptionBudget", "scoring")["spec"]!["selector"]!["matchLabels"]!.AsObject().Remove("app.kubernetes.io/component"), "selects 3 workloads") },
+        { "no budget", new("production", o => o.Remove(Find(o, "PodDisruptionBudget", "ingest")), "has 3 replicas but no PodDisruptionBudget") },
+        { "role label", new("dev", o => Env(o, "Deployment", "ingest", "Pipeline__Cluster__Roles")["value"] = "scoring", "run the role scoring but are labelled app.kubernetes.io/component=ingest") },
+        { "monitor port", new("production", o => Find(o, "PodMonitor", "pipeline")["spec"]!["podMetricsEndpoints"]![0]!["port"] = "metrics", "port metrics is not a named port") },
+        // ports and probes
+        { "http port", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Http__Port", "9090"), "container port http is 8080 but the node listens on 9090") },
+        { "remoting port", new("dev", o => Env(o, "Deployment", "scoring", "Pipeline__Cluster__Port")["value"] = "2552", "container port remoting is 4053 but the node listens on 2552") },
+        { "management port name", new("dev", o => Node(o, "StatefulSet", "training")["ports"]![1]!["name"] = "mgmt", "no container port named management") },
+        { "readiness on liveness", new("dev", o => Node(o, "Deployment", "scoring")["readinessProbe"]!["httpGet"]!["path"] = "/healthz", "the readiness probe asks /healthz") },
+        { "probe port", new("dev", o => Node(o, "Deployment", "ingest")["livenessProbe"]!["httpGet"]!["port"] = "remoting", "the liveness probe goes to port remoting (4053)") },
+        { "impatient readiness", new("dev", o => Node(o, "Deployment", "ingest")["readinessProbe"]!["timeoutSeconds"] = 1, "gives up after 1 s") },
+        { "metrics port", new("dev", o => Find(o, "Deployment", "ingest")["spec"]!["template"]!["metadata"]!["annotations"]!["prometheus.io/port"] = "9100", "prometheus.io/port is 9100") },
+        { "service target", new("dev", o => Find(o, "Service", "training")["spec"]!["ports"]![0]!["targetPort"] = "web", "targets web") },
+        // settings
+        { "misspelt setting", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Cluster__Prot", "4053"), "Pipeline__Cluster__Prot is not a setting the app reads") },
+        { "misspelt nested setting", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Kafka__Topics__Frame", "frames"), "Pipeline__Kafka__Topics__Frame is not a setting") },
+        { "single underscores", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline_Ingest_MaxInFlightFrames", "32"), "with double underscores") },
+        { "no brokers", new("dev", o => RemoveEnv(o, "StatefulSet", "training", "Pipeline__Kafka__BootstrapServers"), "the training role reads Kafka; set Pipeline__Kafka__BootstrapServers") },
+        { "registry off the volume", new("dev", o => Env(o, "StatefulSet", "training", "Pipeline__Training__RegistryPath")["value"] = "/srv/registry", "is /srv/registry, which is not on the pod's persistent volume") },
+        { "no sample store", new("dev", o => RemoveEnv(o, "StatefulSet", "training", "Pipeline__Training__SampleStorePath"), "set Pipeline__Training__SampleStorePath") },
+        { "two trainers", new("production", o => Find(o, "StatefulSet", "training")["spec"]!["replicas"] = 2, "training is one StatefulSet pod") },
+        { "value the node refuses", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Ingest__MaxInFlightFrames", "0"), "the node refuses its configuration: Pipeline:Ingest:MaxInFlightFrames is 0") },
+        { "bad split-brain strategy", new("dev", o => AddEnv(o, "Deployment", "scoring", "Pipeline__Cluster__SplitBrainStrategy", "keep-all"), "Pipeline:Cluster:SplitBrainStrategy is 'keep-all'") },
+        // GPUs
+        { "gpu without toleration", new("production", o => PodSpec(o, "Deployment", "scoring").Remove("tolerations"), "no toleration for the nvidia.com/gpu taint") },
+        { "gpu on the cpu", new("production", o => Env(o, "Deployment", "scoring", "Pipeline__Scoring__Device")["value"] = "cpu", "is given 1 GPU(s) but Pipeline__Scoring__Device is 'cpu'") },
+        { "cuda without gpu", new("dev", o => Env(o, "Deployment", "scoring", "Pipeline__Scoring__Device")["value"] = "cuda", "Pipeline__Scoring__Device is 'cuda' but the pod asks for no nvidia.com/gpu") },
+        // cluster formation
+        { "seed-node discovery", new("dev", o => Env(o, "Deployment", "ingest", "Pipeline__Cluster__Discovery")["value"] = "seed-nodes", "set Pipeline__Cluster__Discovery=kubernetes") },
+        { "peers not selected", new("dev", o => Env(o, "Deployment", "ingest", "Pipeline__Cluster__KubernetesPodLabelSelector")["value"] = "app.kubernetes.io/component=ingest", "which does not select the pods of Deployment scoring") },
+        { "literal public hostname", new("dev", o => Env(o, "Deployment", "scoring", "Pipeline__Cluster__PublicHostname").Remove("valueFrom"), "must be the pod's IP") },
+        { "no rbac", new("dev", o => o.Remove(Find(o, "RoleBinding", "pipeline-pod-reader")), "may not list pods in its namespace") },
+        { "role without list", new("production", o => Find(o, "Role", "pipeline-pod-reader")["rules"]![0]!["verbs"] = new JsonArray("get"), "may not list pods") },
+        // secrets
+        { "password in the manifest", new("production", o => Env(o, "Deployment", "ingest", "Pipeline__Kafka__SaslPassword").Remove("valueFrom"), "Pipeline__Kafka__SaslPassword must come from a Secret") },
+        { "brokers in the manifest", new("dev", o => { RemoveEnv(o, "Deployment", "ingest", "Pipeline__Kafka__BootstrapServers"); AddEnv(o, "Deployment", "ingest", "Pipeline__Kafka__BootstrapServers", "kafka:9092"); }, "Pipeline__Kafka__BootstrapServers must come from a Secret") },
+        { "secret with values", new("dev", o => o.Add(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "pipeline-kafka" }, ["stringData"] = new JsonObject { ["sasl.password"] = "hunter2" } }), "carries values in the manifests") },
+        // network policy
+        { "open ingress", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["ingress"]!.AsArray().Add(new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) }), "an ingress rule without 'from'") },
+        { "egress anywhere", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["egress"]!.AsArray().Add(new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["port"] = 5432 }) }), "egress rule to any destination on ports [5432]") },
+        { "no way to kafka", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["egress"]!.AsArray().RemoveAt(1), "does not let the pods reach the brokers") },
+        { "pods cut off", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["ingress"]![0]!["ports"]!.AsArray().RemoveAt(1), "does not let the pipeline's pods reach each other on ports 4053, 8080, 8558") },
+        { "ingress only", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["policyTypes"] = new JsonArray("Ingress"), "must restrict both Ingress and Egress") },
+        // Kafka topics and user
+        { "missing topic", new("dev", o => o.Remove(Find(o, "KafkaTopic", "anomalies")), "no KafkaTopic declares topic anomalies") },
+        { "missing training topic", new("production", o => o.Remove(Find(o, "KafkaTopic", "model-events")), "no KafkaTopic declares topic model-events") },
+        { "small frames", new("dev", o => Find(o, "KafkaTopic", "frames")["spec"]!["config"]!["max.message.bytes"] = 1048576, "allows messages of 1048576 bytes") },
+        { "renamed topic", new("dev", o => { AddEnv(o, "Deployment", "ingest", "Pipeline__Kafka__Topics__Results", "results-v2"); AddEnv(o, "StatefulSet", "training", "Pipeline__Kafka__Topics__Results", "results-v2"); }, "no KafkaTopic declares topic results-v2") },
+        { "more ingest than partitions", new("production", o => Find(o, "Deployment", "ingest")["spec"]!["replicas"] = 13, "has 13 replicas but topic frames only 12 partitions") },
+        { "in-sync above replicas", new("dev", o => Find(o, "KafkaTopic", "frames-dead-letter")["spec"]!["config"]!["min.insync.replicas"] = 2, "min.insync.replicas 2 is more than its 1 replicas") },
+        { "other kafka cluster", new("dev", o => Find(o, "KafkaTopic", "frames")["metadata"]!["labels"]!["strimzi.io/cluster"] = "other", "must carry the same strimzi.io/cluster label") },
+        { "user cannot write", new("production", o => Find(o, "KafkaUser", "inspection-pipeline")["spec"]!["authorization"]!["acls"]!.AsArray().RemoveAt(3), "may not Write topic frames-dead-letter") },
+    };
+
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void A_mistake_in_a_manifest_is_named(string mistake, Mistake example)
+    {
+        var problems = Problems(example.Overlay, example.Make);
+
+        Assert.True(problems.Any(problem => problem.Contains(example.Said, StringComparison.Ordinal)),
+            $"{mistake}: expected a problem saying \"{example.Said}\", got:\n{string.Join("\n", problems)}");
+    }
+}
