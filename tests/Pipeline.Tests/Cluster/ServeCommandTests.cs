@@ -55,7 +55,8 @@ public sealed class ServeCommandTests
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
 
-        AssertUserError(PipelineProcess.Run("serve", "--roles", "training", "--port", port.ToString(CultureInfo.InvariantCulture), "--http-port", "0"),
+        using var folder = new TempFolder();
+        AssertUserError(PipelineProcess.Run(TrainingNodeSettings(folder.Path, "127.0.0.1:9"), "serve", "--roles", "training", "--port", port.ToString(CultureInfo.InvariantCulture), "--http-port", "0"),
             $"Failed to bind to [127.0.0.1:{port}]: another process is using the port");
     }
 
@@ -63,7 +64,10 @@ public sealed class ServeCommandTests
     public async Task SIGTERM_makes_the_node_leave_the_cluster_and_exit_0()
     {
         var httpPort = TestNodes.FreePort();
+        using var folder = new TempFolder();
+        using var kafka = Pipeline.Shared.Kafka.MockKafkaCluster.Start(brokers: 1);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in TrainingNodeSettings(folder.Path, kafka.BootstrapServers)) start.Environment[name] = value;
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "pipeline.dll"), "serve", "--roles", "training", "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(argument);
         start.Environment["Logging__LogLevel__Default"] = "Information";
@@ -95,4 +99,12 @@ public sealed class ServeCommandTests
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
     }
+
+    /// <summary>What a training node needs: its registry and sample store, and Kafka (labels in, model events out).</summary>
+    private static Dictionary<string, string> TrainingNodeSettings(string folder, string bootstrapServers) => new()
+    {
+        ["Pipeline__Training__RegistryPath"] = Path.Combine(folder, "registry"),
+        ["Pipeline__Training__SampleStorePath"] = Path.Combine(folder, "samples"),
+        ["Pipeline__Kafka__BootstrapServers"] = bootstrapServers,
+    };
 }
