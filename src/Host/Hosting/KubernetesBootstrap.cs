@@ -77,7 +77,7 @@ internal sealed class KubernetesBootstrap(IServiceProvider services, IOptions<Cl
     /// What this node tells a probing pod: its own address, and the reachable members that are joining or up (none
     /// while this node is on its way out), which the pod then joins through.
     /// </summary>
-    internal static HttpBootstrapJsonProtocol.SeedNodes SeedNodes(Akka.Cluster.Cluster cluster)
+    private static HttpBootstrapJsonProtocol.SeedNodes SeedNodes(Akka.Cluster.Cluster cluster)
     {
         var self = cluster.SelfMember;
         if (self.Status is MemberStatus.Down or MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.Removed)

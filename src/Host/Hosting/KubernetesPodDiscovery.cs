@@ -29,11 +29,6 @@ public sealed class KubernetesPodDiscovery : ServiceDiscovery
     private readonly string labelSelector;
     private readonly Lazy<(Kubernetes Client, string Namespace)> api;
 
-    public KubernetesPodDiscovery(ExtendedActorSystem system)
-        : this(system, system.Settings.Config.GetConfig($"akka.discovery.{Method}"))
-    {
-    }
-
     public KubernetesPodDiscovery(ExtendedActorSystem system, Config config)
     {
         log = Logging.GetLogger(system, this);

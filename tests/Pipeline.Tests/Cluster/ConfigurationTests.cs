@@ -169,7 +169,7 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public void The_kubernetes_defaults_match_the_management_port_and_labels_of_the_manifests()
+    public void The_kubernetes_settings_default_to_the_values_docs_operations_md_gives()
     {
         var options = new ClusterOptions();
         Assert.Equal((8558, "management", 2), (options.ManagementPort, ClusterOptions.ManagementPortName, options.RequiredContactPoints));
