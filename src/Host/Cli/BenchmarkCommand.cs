@@ -14,6 +14,7 @@ namespace Pipeline.Host.Cli;
 /// <c>pipeline benchmark</c>: measures the model's own speed on this machine, apart from any data set:
 /// backbone time per view, scoring time per image (features of all test views + flow), and flow training
 /// throughput, with the process's peak memory. The figures in docs/benchmarks.md come from here.
+/// <c>pipeline benchmark refit</c> (<see cref="RefitBenchmark"/>) times a refit on stored features.
 /// </summary>
 public static class BenchmarkCommand
 {
@@ -31,6 +32,7 @@ public static class BenchmarkCommand
             imageSize, testViews, images, hiddenWidth, trainSteps, batchSize,
         };
         common.AddTo(command);
+        command.Add(RefitBenchmark.Create());
         command.SetAction((parse, cancellation) => CommandRunner.Run(token =>
         {
             var device = common.ResolveDevice(parse);

@@ -68,7 +68,8 @@ public static class FlowRefit
     /// Refits <paramref name="serving"/> on <paramref name="good"/> and validates the result. A refit that cannot be
     /// done (too few samples, samples of another image size or view count, a loss that diverges) or that fails the
     /// gate is rejected with a reason; it does not throw. Invalid <paramref name="options"/> throw
-    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>; cancellation throws.
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>, a serving artifact whose weights do not fit
+    /// its manifest throws <see cref="ModelArtifactException"/>, and cancellation throws <see cref="OperationCanceledException"/>.
     /// </summary>
     /// <param name="serving">The model now serving: the warm start and the model to beat.</param>
     /// <param name="good">Known-good samples of the serving model's image size and test views.</param>
@@ -213,6 +214,7 @@ public static class FlowRefit
         return null;
     }
 
+    /// <summary>The artifact's flow on <paramref name="device"/>, in eval mode; refuses weights that do not fit its manifest.</summary>
     private static CouplingFlow LoadFlow(ModelArtifact artifact, Device device)
     {
         var flow = new CouplingFlow(artifact.Manifest.Flow);
@@ -220,15 +222,15 @@ public static class FlowRefit
         {
             using var stream = new MemoryStream(artifact.Weights, writable: false);
             flow.load(stream, strict: true);
-            flow.to(device);
-            flow.eval();
-            return flow;
         }
-        catch
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException)
         {
             flow.Dispose();
-            throw;
+            throw new ModelArtifactException(artifact.Sha256[..12], $"has weights that do not fit its flow configuration ({e.Message})", e);
         }
+        flow.to(device);
+        flow.eval();
+        return flow;
     }
 
     /// <summary>The median, or +∞ when a score is not finite (a serving model that cannot score a sample is beaten by any finite one).</summary>
