@@ -225,6 +225,11 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         loop.Run(() =>
             {
                 var model = loadModel(artifact);
+                // A load leaves its temporaries (the weights' bytes, tensors TorchSharp created while reading them) to the
+                // garbage collector and finalizers; with models of hundreds of MB, reclaim them now, once per load, rather
+                // than hold gigabytes until the collector happens to run.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+                GC.WaitForPendingFinalizers();
                 if (!stopped) return model;
                 model.Dispose();
                 throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");

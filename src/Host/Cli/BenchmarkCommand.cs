@@ -33,6 +33,7 @@ public static class BenchmarkCommand
         };
         common.AddTo(command);
         command.Add(RefitBenchmark.Create());
+        command.Add(SwapBenchmark.Create());
         command.SetAction((parse, cancellation) => CommandRunner.Run(token =>
         {
             var device = common.ResolveDevice(parse);

@@ -43,12 +43,21 @@ public sealed record StreamingDemoOptions
     /// </summary>
     public int? RefitAfter { get; init; }
 
+    /// <summary>
+    /// For the swap benchmark: once this many frames have results, publish this model file to the registry as the next
+    /// version (as <c>pipeline models import --promote</c> would), so that the node swaps it in mid-stream.
+    /// </summary>
+    public ScheduledPublish? PublishMidStream { get; init; }
+
     /// <summary>Where the training role keeps its model registry and sample store (a temporary folder by default).</summary>
     public string? WorkFolder { get; init; }
 
     /// <summary>Longest wait for the outcomes of all frames after the last was sent.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(5);
 }
+
+/// <summary>A model file to publish to the registry once <paramref name="AfterResults"/> frames have results.</summary>
+public sealed record ScheduledPublish(string ModelFile, int AfterResults);
 
 /// <summary>
 /// The embedded default of the product, end to end and in one process: librdkafka's mock Kafka cluster with the
@@ -115,6 +124,9 @@ public static class StreamingDemo
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
                 anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType})"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
+            var publishing = options.PublishMidStream is { } plan
+                ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
+                : Task.CompletedTask;
             using var producer = KafkaClients.CreateProducer(kafkaOptions, "demo-cameras");
             report($"{options.Cameras} camera(s) send {frames.Count} frames at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}");
             var sent = await CameraStream.RunAsync(producer, topics.Frames, frames, new CameraStreamOptions { FramesPerSecond = options.FramesPerSecond > 0 ? options.FramesPerSecond : null }, cancellation);
@@ -124,6 +136,7 @@ public static class StreamingDemo
             var done = await watcher.WaitUntilAsync(w => w.DistinctResults + w.DeadLetters.Count >= frames.Count, options.Patience, cancellation);
             if (!done)
                 report($"gave up waiting after {options.Patience.TotalSeconds:0} s: {watcher.DistinctResults} results and {watcher.DeadLetters.Count} dead letters for {frames.Count} frames");
+            await publishing;
             return Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options, await memory.StopAsync());
         }
         finally
@@ -270,6 +283,7 @@ public static class StreamingDemo
             LongestResultGapMs = gaps.DefaultIfEmpty(0).Max(),
             LongestSwapGapMs = swapGaps.Length > 0 ? swapGaps.Max() : null,
             PeakWorkingSetMb = memory.PeakWorkingSetBytes / 1e6,
+            PeakWorkingSetBeforeSwapMb = memory.PeakBeforeSwapBytes is { } before ? before / 1e6 : null,
         };
     }
 
@@ -278,26 +292,40 @@ public static class StreamingDemo
 
     private sealed record FrameTruth(bool Defective, string DefectType, bool Corrupt);
 
+    private static async Task PublishWhenDueAsync(ScheduledPublish plan, InspectionStreamWatcher watcher, string registryFolder, MemorySampler memory,
+        Action<string> report, CancellationToken cancellation)
+    {
+        if (!await watcher.WaitUntilAsync(w => w.DistinctResults >= plan.AfterResults, TimeSpan.FromMinutes(10), cancellation)) return;
+        memory.MarkSwap();
+        var published = await Task.Run(() => Training.Registry.ModelRegistry.Open(registryFolder)
+            .Publish(ModelArtifact.Load(plan.ModelFile), $"published mid-stream from {plan.ModelFile}", makeCurrent: true), cancellation);
+        report($"published {published.Version} ({published.SizeBytes / 1e6:0} MB) after {plan.AfterResults} results");
+    }
+
     /// <summary>The process's working set, sampled every 100 ms while the frames stream (a model swap loads a second model beside the first).</summary>
     private sealed class MemorySampler
     {
         private readonly CancellationTokenSource stop = new();
         private Task<long> sampling = Task.FromResult(0L);
+        private long peak;
+        private long? peakBeforeSwap;
+
+        /// <summary>Remembers the peak so far: the memory of the serving setup before a model is published.</summary>
+        public void MarkSwap() => peakBeforeSwap = Interlocked.Read(ref peak);
 
         public static MemorySampler Start()
         {
             var sampler = new MemorySampler();
             sampler.sampling = Task.Run(async () =>
             {
-                long peak = 0;
                 using var process = Process.GetCurrentProcess();
                 while (!sampler.stop.IsCancellationRequested)
                 {
                     process.Refresh();
-                    peak = Math.Max(peak, process.WorkingSet64);
+                    Interlocked.Exchange(ref sampler.peak, Math.Max(Interlocked.Read(ref sampler.peak), process.WorkingSet64));
                     try { await Task.Delay(100, sampler.stop.Token); } catch (OperationCanceledException) { }
                 }
-                return peak;
+                return Interlocked.Read(ref sampler.peak);
             });
             return sampler;
         }
@@ -305,9 +333,9 @@ public static class StreamingDemo
         public async Task<MemorySample> StopAsync()
         {
             stop.Cancel();
-            return new MemorySample(await sampling);
+            return new MemorySample(await sampling, peakBeforeSwap);
         }
     }
 
-    private sealed record MemorySample(long PeakWorkingSetBytes);
+    private sealed record MemorySample(long PeakWorkingSetBytes, long? PeakBeforeSwapBytes);
 }

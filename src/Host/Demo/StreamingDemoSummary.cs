@@ -74,6 +74,9 @@ public sealed record StreamingDemoSummary
     /// <summary>Largest working set of the process while the frames streamed (sampled every 100 ms).</summary>
     public double PeakWorkingSetMb { get; init; }
 
+    /// <summary>Largest working set before a model was published mid-stream (<c>benchmark swap</c>); null otherwise.</summary>
+    public double? PeakWorkingSetBeforeSwapMb { get; init; }
+
     /// <summary>Every frame has exactly one outcome: a result or a dead letter.</summary>
     [JsonIgnore]
     public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;

@@ -41,21 +41,8 @@ internal static class ManifestRules
         [KafkaOptions.SectionName] = typeof(KafkaOptions),
         [IngestOptions.Section] = typeof(IngestOptions),
         [ScoringOptions.SectionName] = typeof(ScoringOptions),
+        [Pipeline.Training.ContinuousTrainingOptions.SectionName] = typeof(Pipeline.Training.ContinuousTrainingOptions),
     };
-
-    /// <summary>
-    /// Settings of the training role that the continuous-learning work adds (fixed names, agreed in advance), not yet
-    /// in an options type of this branch. Once they are, bind that type in <see cref="Sections"/> and drop them here.
-    /// </summary>
-    private static readonly string[] SettingsAddedByTraining =
-    [
-        "Pipeline:Training:RegistryPath",
-        "Pipeline:Training:SampleStorePath",
-        "Pipeline:Kafka:Topics:ModelEvents",
-    ];
-
-    /// <summary>The model-events topic's default name, until <see cref="TopicNames"/> has it.</summary>
-    private const string DefaultModelEventsTopic = "model-events";
 
     private static readonly string[] KafkaConnectionSettings =
         ["BootstrapServers", "SecurityProtocol", "SaslMechanism", "SaslUsername", "SaslPassword", "SslCaLocation"];
@@ -245,7 +232,9 @@ internal static class ManifestRules
 
     private static bool IsKnownSetting(string key)
     {
-        if (SettingsAddedByTraining.Contains(key, StringComparer.OrdinalIgnoreCase)) return true;
+        // Pipeline:Training:Refit:* belongs to RefitOptions, a section nested in the training role's.
+        if (key.StartsWith(Pipeline.Training.Refit.RefitOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase))
+            return IsSettingOf(typeof(Pipeline.Training.Refit.RefitOptions), key.Split(':')[3..]);
         var parts = key.Split(':');
         if (parts.Length < 3 || !Sections.TryGetValue($"{parts[0]}:{parts[1]}", out var type)) return false;
         return IsSettingOf(type, parts[2..]);
@@ -629,10 +618,9 @@ internal static class ManifestRules
             .Select(w => (Workload: w, Config: Configuration(w, kafkaSecret, [])))
             .Where(entry => entry.Config is not null)
             .ToList();
-        // Topic names as the roles read them: TopicNames' defaults and the training topic, unless a pod renames them.
+        // Topic names as the roles read them: TopicNames' defaults, unless a pod renames them.
         var names = typeof(TopicNames).GetProperties().Where(p => p.PropertyType == typeof(string) && p.CanWrite)
             .ToDictionary(p => p.Name, p => (string)p.GetValue(new TopicNames())!);
-        names.TryAdd("ModelEvents", DefaultModelEventsTopic);
         foreach (var key in names.Keys.ToArray())
         {
             var renamed = configs.Select(c => Setting(c.Config!, TopicNames.SectionName, key)).Where(v => v is not null).Distinct().ToList();
