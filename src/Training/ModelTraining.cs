@@ -77,6 +77,28 @@ public static class ModelTraining
         return new TrainingOutcome(ModelArtifact.Create(manifest, WeightsOf(flow)), history, calibrationScores, featureSeconds);
     }
 
+    /// <summary>
+    /// A freshly initialised (untrained) flow of shape <paramref name="flow"/> as an artifact, for benchmarks that measure
+    /// moving, loading and refitting models rather than what they learned.
+    /// </summary>
+    public static ModelArtifact UntrainedArtifact(string version, FlowConfig flow, string backboneSha256, int imageSize, int testViews, int seed, double threshold)
+    {
+        manual_seed(seed);
+        using var module = new CouplingFlow(flow);
+        return ModelArtifact.Create(new ModelManifest
+        {
+            ModelVersion = version,
+            CreatedAt = DateTimeOffset.UtcNow,
+            BackboneSha256 = backboneSha256,
+            ImageSize = imageSize,
+            TestViews = testViews,
+            Rotations = true,
+            Flow = module.Config,
+            Threshold = threshold,
+            FalseAlarmRate = TrainingOptions.Cpu.FalseAlarmRate,
+        }, WeightsOf(module));
+    }
+
     /// <summary>The flow's state dict as bytes (the artifact's weights section).</summary>
     public static byte[] WeightsOf(CouplingFlow flow)
     {

@@ -35,7 +35,7 @@ public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 /// Supervision: an error of the actor itself restarts it (the default); the store and registry are on disk, so it
 /// carries on where it was. A refit that throws ends as a rejected refit.
 /// </summary>
-public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
+public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private const string RegistryPollTimer = "registry-poll";
     private const string RefitTimer = "refit-interval";
@@ -69,19 +69,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         this.mediator = mediator;
         this.startLabels = startLabels;
 
-        Receive<CollectSamples>(Collect);
-        Receive<RequestRefit>(request => Refit(request.Requester, Sender));
-        Receive<RefitTick>(_ => { if (newGoodSamples > 0) Refit("schedule", ActorRefs.Nobody); });
-        Receive<RefitCompleted>(Completed);
-        Receive<PollRegistry>(_ => AnnounceIfChanged(external: true));
-        Receive<GetCurrentModel>(_ => Sender.Tell(new CurrentModelIs(announced)));
-        Receive<FetchModelChunk>(ServeChunk);
-        Receive<ModelAdoptionReport>(Adoption);
-        Receive<LabelFeedback>(label => mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label))));
-        Receive<GetTrainingStatus>(_ => Sender.Tell(new TrainingStatus(announced?.Version, store.GoodCount, store.DefectCount, newGoodSamples, refitting, lastRefit)));
+        Serving();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
 
     /// <param name="options">Validated training options (paths, triggers).</param>
     /// <param name="refit">Runs one refit (on a pool thread); the product's is <c>FlowRefit</c>.</param>
@@ -105,15 +98,49 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
         if (registry.Current is null && options.InitialModelPath is { } initial)
         {
-            var imported = registry.Publish(ModelArtifact.Load(initial), $"imported from {Path.GetFullPath(initial)}", makeCurrent: true);
-            log.Info("The registry was empty: imported {0} as {1}", initial, imported.Version);
+            // Reading, sealing and writing hundreds of MB takes seconds: on a pool thread, while everything that comes
+            // meanwhile waits in the stash (nobody is told "no model" in the meantime).
+            Become(Importing);
+            var reg = registry;
+            Task.Run(() => reg.Publish(ModelArtifact.Load(initial), $"imported from {Path.GetFullPath(initial)}", makeCurrent: true))
+                .PipeTo(Self, success: imported => new ImportFinished(initial, imported, null), failure: error => new ImportFinished(initial, null, error.GetBaseException().Message));
         }
-        AnnounceIfChanged(external: false);
+        else
+        {
+            AnnounceIfChanged(external: false);
+        }
 
         Timers.StartPeriodicTimer(RegistryPollTimer, PollRegistry.Instance, options.RegistryPoll);
         if (options.RefitIntervalMinutes > 0) Timers.StartPeriodicTimer(RefitTimer, RefitTick.Instance, options.RefitInterval);
         var self = Self;
         labels = startLabels?.Invoke(label => self.Tell(label));
+    }
+
+    private void Serving()
+    {
+        Receive<CollectSamples>(Collect);
+        Receive<RequestRefit>(request => Refit(request.Requester, Sender));
+        Receive<RefitTick>(_ => { if (newGoodSamples > 0) Refit("schedule", ActorRefs.Nobody); });
+        Receive<RefitCompleted>(Completed);
+        Receive<PollRegistry>(_ => AnnounceIfChanged(external: true));
+        Receive<GetCurrentModel>(_ => Sender.Tell(new CurrentModelIs(announced)));
+        Receive<FetchModelChunk>(ServeChunk);
+        Receive<ModelAdoptionReport>(Adoption);
+        Receive<LabelFeedback>(label => mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label))));
+        Receive<GetTrainingStatus>(_ => Sender.Tell(new TrainingStatus(announced?.Version, store.GoodCount, store.DefectCount, newGoodSamples, refitting, lastRefit)));
+    }
+
+    private void Importing()
+    {
+        Receive<ImportFinished>(finished =>
+        {
+            if (finished.Imported is { } imported) log.Info("The registry was empty: imported {0} as {1}", finished.File, imported.Version);
+            else log.Error("The registry is empty and the initial model {0} could not be imported: {1}; import one with 'pipeline models import'", finished.File, finished.Problem);
+            Become(Serving);
+            Stash.UnstashAll();
+            AnnounceIfChanged(external: false);
+        });
+        ReceiveAny(_ => Stash.Stash());
     }
 
     protected override void PostStop()
@@ -238,6 +265,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             At = DateTimeOffset.UtcNow,
         });
     }
+
+    private sealed record ImportFinished(string File, RegisteredModel? Imported, string? Problem);
 
     private sealed record RefitCompleted(string Serving, RegisteredModel? Published, string Summary);
 

@@ -186,21 +186,6 @@ public static class RefitBenchmark
         return (clock.Elapsed.TotalSeconds, lastEpochLoss);
     }
 
-    private static ModelArtifact FreshModel(string backboneSha256, int imageSize, int testViews, TrainingOptions shape)
-    {
-        manual_seed(shape.Seed);
-        using var flow = new CouplingFlow(shape.Flow);
-        return ModelArtifact.Create(new ModelManifest
-        {
-            ModelVersion = "fresh",
-            CreatedAt = DateTimeOffset.UtcNow,
-            BackboneSha256 = backboneSha256,
-            ImageSize = imageSize,
-            TestViews = testViews,
-            Rotations = true,
-            Flow = flow.Config,
-            Threshold = double.MaxValue,
-            FalseAlarmRate = TrainingOptions.Cpu.FalseAlarmRate,
-        }, ModelTraining.WeightsOf(flow));
-    }
+    private static ModelArtifact FreshModel(string backboneSha256, int imageSize, int testViews, TrainingOptions shape) =>
+        ModelTraining.UntrainedArtifact("fresh", shape.Flow, backboneSha256, imageSize, testViews, shape.Seed, double.MaxValue);
 }

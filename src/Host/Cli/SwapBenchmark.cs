@@ -77,20 +77,7 @@ public static class SwapBenchmark
     /// <summary>A freshly initialised flow of <paramref name="flow"/>'s shape saved as an artifact; its threshold flags nothing.</summary>
     private static string Artifact(string path, string version, FlowConfig flow, string backboneSha, int imageSize, int views, int seed)
     {
-        manual_seed(seed);
-        using var module = new CouplingFlow(flow with { PermutationSeed = seed });
-        ModelArtifact.Create(new ModelManifest
-        {
-            ModelVersion = version,
-            CreatedAt = DateTimeOffset.UtcNow,
-            BackboneSha256 = backboneSha,
-            ImageSize = imageSize,
-            TestViews = views,
-            Rotations = true,
-            Flow = module.Config,
-            Threshold = 1e12,
-            FalseAlarmRate = 0,
-        }, ModelTraining.WeightsOf(module)).Save(path);
+        ModelTraining.UntrainedArtifact(version, flow with { PermutationSeed = seed }, backboneSha, imageSize, views, seed, threshold: 1e12).Save(path);
         return path;
     }
 }
