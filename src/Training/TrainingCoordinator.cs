@@ -30,7 +30,9 @@ public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 /// <item>serves the current version's bytes in chunks (<see cref="FetchModelChunk"/>), read off the actor's thread;</item>
 /// <item>notices a current version changed by <c>pipeline models promote|rollback</c> (it polls the registry) and
 /// announces it;</item>
-/// <item>passes labels from the labels topic on to every scoring node (<see cref="TrainingTopics.FrameLabels"/>).</item>
+/// <item>passes labels from the labels topic on to every scoring node (<see cref="TrainingTopics.FrameLabels"/>);</item>
+/// <item>imports <see cref="ContinuousTrainingOptions.InitialModelPath"/> into an empty registry at start, on a pool
+/// thread, keeping every request in its stash until the import is done.</item>
 /// </list>
 /// Supervision: an error of the actor itself restarts it (the default); the store and registry are on disk, so it
 /// carries on where it was. A refit that throws ends as a rejected refit.
