@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Pipeline.Shared;
 using Pipeline.Shared.Data;
@@ -41,6 +42,7 @@ public static class RefitBenchmark
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // the rejection sentence stays readable
     };
 
     public static Command Create()
