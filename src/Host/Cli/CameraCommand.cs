@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
 using Pipeline.Host.Hosting;
 using Pipeline.Shared;
 using Pipeline.Shared.Kafka;
@@ -93,8 +92,7 @@ public static class CameraCommand
     /// <summary>Section <c>Kafka</c> from the sources <c>pipeline serve</c> reads, with the command line's values on top, validated for a producer.</summary>
     private static KafkaOptions LoadKafkaOptions(string? bootstrapServers, string? topic)
     {
-        var configuration = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(
-            new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory }).Configuration;
+        var configuration = CliConfiguration.Read();
         var overrides = new Dictionary<string, string?>();
         if (bootstrapServers is not null) overrides[$"{KafkaOptions.SectionName}:{nameof(KafkaOptions.BootstrapServers)}"] = bootstrapServers;
         if (topic is not null) overrides[$"{TopicNames.SectionName}:{nameof(TopicNames.Frames)}"] = topic;

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.Hosting;
 using Pipeline.Shared;
 using Pipeline.Shared.Model;
 using Pipeline.Training;
@@ -107,8 +106,7 @@ public static class ModelsCommand
 
     private static ModelRegistry Open(string? registry)
     {
-        var path = registry ?? Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory })
-            .Configuration[$"{ContinuousTrainingOptions.SectionName}:{nameof(ContinuousTrainingOptions.RegistryPath)}"];
+        var path = registry ?? CliConfiguration.Read()[$"{ContinuousTrainingOptions.SectionName}:{nameof(ContinuousTrainingOptions.RegistryPath)}"];
         if (string.IsNullOrWhiteSpace(path))
             throw new PipelineInputException($"No registry given: pass --registry <dir>, or set {ContinuousTrainingOptions.SectionName}:RegistryPath (Pipeline__Training__RegistryPath).");
         if (!Directory.Exists(path) && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path))))

@@ -1,6 +1,5 @@
 using Pipeline.Shared.Model;
 using Pipeline.Training;
-using static TorchSharp.torch;
 
 namespace Pipeline.Tests.Support;
 
@@ -20,19 +19,7 @@ public static class TinyArtifacts
     /// </summary>
     public static ModelArtifact Create(string version, string backboneSha256, int seed, FlowConfig manifestFlow, FlowConfig? weightsFlow = null, double threshold = 1)
     {
-        manual_seed(seed);
-        using var flow = new CouplingFlow(weightsFlow ?? manifestFlow);
-        return ModelArtifact.Create(new ModelManifest
-        {
-            ModelVersion = version,
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            BackboneSha256 = backboneSha256,
-            ImageSize = ImageSize,
-            TestViews = TestViews,
-            Rotations = true,
-            Flow = manifestFlow,
-            Threshold = threshold,
-            FalseAlarmRate = 0.05,
-        }, ModelTraining.WeightsOf(flow));
+        var untrained = ModelTraining.UntrainedArtifact(version, weightsFlow ?? manifestFlow, backboneSha256, ImageSize, TestViews, seed, threshold);
+        return ModelArtifact.Create(untrained.Manifest with { CreatedAt = DateTimeOffset.UnixEpoch, Flow = manifestFlow, FalseAlarmRate = 0.05 }, untrained.Weights);
     }
 }
