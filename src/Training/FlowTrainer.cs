@@ -5,15 +5,16 @@ using static TorchSharp.torch;
 
 namespace Pipeline.Training;
 
-/// <summary>Loss after each epoch of a flow fit.</summary>
-public sealed record FlowFitHistory(IReadOnlyList<double> EpochLosses, double Seconds)
+/// <summary>Mean loss of each epoch of a flow fit, and the learning rate of each epoch's last step.</summary>
+public sealed record FlowFitHistory(IReadOnlyList<double> EpochLosses, IReadOnlyList<double> EpochFinalLearningRates, double Seconds)
 {
     public double FinalLoss => EpochLosses.Count > 0 ? EpochLosses[^1] : double.NaN;
 }
 
 /// <summary>
 /// Fits a coupling flow to cached feature vectors with DifferNet's loss and optimiser (Adam with
-/// β = (0.8, 0.8), ε = 1e-4, weight decay 1e-5 by default). The backbone is never involved.
+/// β = (0.8, 0.8), ε = 1e-4, weight decay 1e-5 by default), the learning rate following
+/// <see cref="TrainingOptions.LearningRateSchedule"/>. The backbone is never involved.
 /// </summary>
 public static class FlowTrainer
 {
@@ -33,6 +34,10 @@ public static class FlowTrainer
         using var optimizer = optim.Adam(flow.parameters(), options.LearningRate, options.Beta1, options.Beta2, options.AdamEpsilon, options.WeightDecay);
         var generator = new TorchSharp.torch.Generator((ulong)options.Seed);
         var losses = new List<double>(options.Epochs);
+        var rates = new List<double>(options.Epochs);
+        var stepsPerEpoch = count / options.BatchSize + (count % options.BatchSize >= 2 ? 1 : 0);
+        var totalSteps = stepsPerEpoch * options.Epochs;
+        long step = 0;
         var stopwatch = Stopwatch.StartNew();
         flow.train();
         progress.Report(new WorkProgress("flow training (epochs)", 0, options.Epochs));
@@ -43,6 +48,7 @@ public static class FlowTrainer
                 cancellation.ThrowIfCancellationRequested();
                 double lossSum = 0;
                 long batches = 0;
+                double rate = options.LearningRate;
                 using (var order = randperm(count, generator: generator).to(device))
                 {
                     for (long start = 0; start < count; start += options.BatchSize)
@@ -51,6 +57,8 @@ public static class FlowTrainer
                         var length = Math.Min(options.BatchSize, count - start);
                         if (length < 2) continue; // a single leftover vector adds noise, not information
                         var batch = data.index_select(0, order.narrow(0, start, length));
+                        rate = LearningRateSchedules.RateAt(options.LearningRateSchedule, options.LearningRate, step++, totalSteps);
+                        foreach (var group in optimizer.ParamGroups) group.LearningRate = rate;
                         optimizer.zero_grad();
                         var (z, logDeterminant) = flow.call(batch);
                         var loss = CouplingFlow.NegativeLogLikelihood(z, logDeterminant);
@@ -65,13 +73,14 @@ public static class FlowTrainer
                 }
                 var epochLoss = lossSum / Math.Max(1, batches);
                 losses.Add(epochLoss);
-                progress.Report(new WorkProgress("flow training (epochs)", epoch + 1, options.Epochs, $"loss {epochLoss:0.0000}"));
+                rates.Add(rate);
+                progress.Report(new WorkProgress("flow training (epochs)", epoch + 1, options.Epochs, $"loss {epochLoss:0.0000}, learning rate {rate:0.00e0}"));
             }
         }
         finally
         {
             flow.eval();
         }
-        return new FlowFitHistory(losses, stopwatch.Elapsed.TotalSeconds);
+        return new FlowFitHistory(losses, rates, stopwatch.Elapsed.TotalSeconds);
     }
 }

@@ -53,7 +53,7 @@ public static class ModelTraining
         using var flow = new CouplingFlow(options.Flow);
         flow.to(backbone.Device);
         using var featureTensor = Stack(trainingFeatures, extractor.FeatureSize);
-        progress.Note($"fitting the flow ({options.CouplingBlocks} coupling blocks, hidden width {options.HiddenWidth}) to {featureTensor.shape[0]} feature vectors for {options.Epochs} epochs");
+        progress.Note($"fitting the flow ({options.CouplingBlocks} coupling blocks, hidden width {options.HiddenWidth}) to {featureTensor.shape[0]} feature vectors for {options.Epochs} epochs, Adam learning rate {options.LearningRate:g3} {options.LearningRateSchedule.ToString().ToLowerInvariant()}");
         var history = FlowTrainer.Fit(flow, featureTensor, options, progress, cancellation);
 
         var calibrationScores = FlowScoring.Score(flow, calibrationFeatures, testViews.Count, backbone.Device);

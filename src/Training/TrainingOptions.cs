@@ -13,13 +13,16 @@ public sealed record TrainingOptions
     /// <summary>Side S of the square input image; features come from S, S/2 and S/4.</summary>
     public int ImageSize { get; init; } = 224;
     /// <summary>Augmented views per training image; each view's features are computed once and cached.</summary>
-    public int TrainViews { get; init; } = 8;
+    public int TrainViews { get; init; } = 16;
     /// <summary>Evenly spaced rotations per image at test time (the score is the mean over them).</summary>
     public int TestViews { get; init; } = 16;
-    public int Epochs { get; init; } = 40;
+    public int Epochs { get; init; } = 20;
     /// <summary>Feature vectors (views) per optimisation step.</summary>
     public int BatchSize { get; init; } = 96;
-    public double LearningRate { get; init; } = 2e-4;
+    /// <summary>Adam's learning rate; with <see cref="LearningRateSchedule.Cosine"/> the rate of the first step.</summary>
+    public double LearningRate { get; init; } = 4e-4;
+    /// <summary>How the learning rate moves over the fit (DifferNet keeps it constant).</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Cosine;
     public double Beta1 { get; init; } = 0.8;
     public double Beta2 { get; init; } = 0.8;
     public double AdamEpsilon { get; init; } = 1e-4;
@@ -47,6 +50,8 @@ public sealed record TrainingOptions
         Epochs = 192,
         BatchSize = 96,
         HiddenWidth = 2048,
+        LearningRate = 2e-4,
+        LearningRateSchedule = LearningRateSchedule.Constant,
     };
 
     public static IReadOnlyDictionary<string, TrainingOptions> Presets { get; } = new Dictionary<string, TrainingOptions>

@@ -22,7 +22,8 @@ public static class TrainCommand
         var hiddenWidth = new Option<int?>("--hidden-width") { Description = "units in the hidden layers of each coupling subnet (DifferNet: 2048)" };
         var blocks = new Option<int?>("--coupling-blocks") { Description = "coupling blocks in the flow (DifferNet: 8)" };
         var dropout = new Option<double?>("--dropout") { Description = "dropout in the coupling subnets" };
-        var learningRate = new Option<double?>("--lr") { Description = "Adam learning rate (DifferNet: 2e-4)" };
+        var learningRate = new Option<double?>("--lr") { Description = "Adam learning rate; with --lr-schedule cosine the rate of the first step (DifferNet: 2e-4, constant)" };
+        var learningRateSchedule = new Option<LearningRateSchedule?>("--lr-schedule") { Description = "constant, or cosine (down to 0 over the fit)" };
         var noRotations = new Option<bool>("--no-rotations") { Description = "no rotated views (for parts where rotation is itself a defect)" };
         var brightness = new Option<double?>("--brightness") { Description = "colour jitter: brightness factor range ±b (0 = off)" };
         var contrast = new Option<double?>("--contrast") { Description = "colour jitter: contrast factor range ±c (0 = off)" };
@@ -36,7 +37,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a defect model on defect-free images.")
         {
             data, output, preset, imageSize, trainViews, testViews, epochs, batchSize, hiddenWidth, blocks, dropout,
-            learningRate, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, seed, version,
+            learningRate, learningRateSchedule, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, seed, version,
         };
         common.AddTo(command);
 
@@ -54,6 +55,7 @@ public static class TrainCommand
                 CouplingBlocks = parse.GetValue(blocks) ?? basis.CouplingBlocks,
                 Dropout = parse.GetValue(dropout) ?? basis.Dropout,
                 LearningRate = parse.GetValue(learningRate) ?? basis.LearningRate,
+                LearningRateSchedule = parse.GetValue(learningRateSchedule) ?? basis.LearningRateSchedule,
                 FalseAlarmRate = parse.GetValue(falseAlarmRate) ?? basis.FalseAlarmRate,
                 CalibrationFraction = parse.GetValue(calibrationFraction) ?? basis.CalibrationFraction,
                 Seed = parse.GetValue(seed) ?? basis.Seed,

@@ -52,12 +52,17 @@ public sealed class RefitOptions
     /// <summary>Seed of the split into training and held-back samples and of the order of training batches.</summary>
     public int Seed { get; set; } = 1;
 
-    /// <summary>What <see cref="FlowTrainer"/> needs of these options: training's optimiser with this learning rate, batch size, epochs and seed.</summary>
+    /// <summary>
+    /// What <see cref="FlowTrainer"/> needs of these options: training's optimiser with this constant learning rate,
+    /// batch size, epochs and seed. A refit starts from fitted weights and takes small steps throughout, so it does
+    /// not use training's cosine schedule (its learning rate was chosen for a constant rate).
+    /// </summary>
     public TrainingOptions ForFlowTrainer() => TrainingOptions.Cpu with
     {
         Epochs = Epochs,
         BatchSize = BatchSize,
         LearningRate = LearningRate,
+        LearningRateSchedule = LearningRateSchedule.Constant,
         Seed = Seed,
     };
 
