@@ -40,6 +40,12 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
     private static readonly TimeSpan ChunkTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Checks in a row without an answer from the training singleton after which the follower warns (once, until it
+    /// answers again): no node with the training role is up or reachable, or it is still starting, so model updates wait.
+    /// </summary>
+    public const int UnansweredChecksBeforeWarning = 6;
+
     private readonly IActorRef training;
     private readonly IActorRef scoring;
     private readonly IActorRef? mediator;
@@ -49,6 +55,8 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private ModelAnnouncement? current;
     private bool trainingAnswered;
+    private int unansweredChecks;
+    private bool warnedOfSilence;
     private string? serving;
     private string? refusedReason;
     private Fetch? fetch;
@@ -66,9 +74,21 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
         Receive<CurrentModelIs>(answer =>
         {
             trainingAnswered = true;
+            unansweredChecks = 0;
+            if (warnedOfSilence) log.Info("The training singleton answers again");
+            warnedOfSilence = false;
             if (answer.Current is { } announced) Consider(announced);
         });
-        Receive<Check>(_ => training.Tell(GetCurrentModel.Instance));
+        Receive<Check>(_ =>
+        {
+            if (++unansweredChecks >= UnansweredChecksBeforeWarning && !warnedOfSilence)
+            {
+                warnedOfSilence = true;
+                log.Warning("The training singleton has not answered for {0:0} s ({1} checks): no node with the training role is up or reachable, or it is still starting; this node keeps its model and model updates wait",
+                    (unansweredChecks * checkInterval).TotalSeconds, unansweredChecks);
+            }
+            training.Tell(GetCurrentModel.Instance);
+        });
         Receive<ModelChunk>(Received);
         Receive<ModelChunkUnavailable>(unavailable =>
         {

@@ -49,6 +49,10 @@ public static class TrainingRole
             var roles = provider.GetRequiredService<IOptions<Pipeline.Shared.Configuration.ClusterOptions>>().Value.ActiveRoles;
             var singleton = new AkkaClusterSingletonOptions { Role = ClusterRoles.Training };
             if (roles.Contains(ClusterRoles.Training) || roles.Contains(ClusterRoles.Scoring)) akka.WithDistributedPubSub(role: null!);
+            // Akka.Cluster.Tools 1.5.73's proxy logs "failed to find an associated singleton ... after 30 seconds" at its
+            // first unanswered identification, milliseconds after start-up and again at shutdown, while the singleton is
+            // found a second later. The scoring side's ModelFollower warns instead when the singleton really stays silent.
+            akka.AddHocon("akka.cluster.singleton-proxy.log-singleton-identification-failure = off", HoconAddMode.Prepend);
             if (roles.Contains(ClusterRoles.Training))
                 akka.WithSingleton<TrainingSingleton>(SingletonName, (system, _, resolver) => CoordinatorProps(system, resolver), singleton, createProxyToo: true);
             else if (roles.Contains(ClusterRoles.Scoring))

@@ -67,6 +67,23 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
     }
 
+    [Fact]
+    public void A_training_singleton_that_stays_silent_is_warned_of_once_and_its_return_noted()
+    {
+        var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
+        var silence = TimeSpan.FromMilliseconds(50 * (ModelFollower.UnansweredChecksBeforeWarning + 1));
+
+        IActorRef follower = ActorRefs.Nobody;
+        EventFilter.Warning(contains: "training singleton has not answered").ExpectOne(Patience, () =>
+            follower = Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", TimeSpan.FromMilliseconds(50))));
+        // Still silent: no second warning while the silence lasts.
+        EventFilter.Warning(contains: "training singleton has not answered").Expect(0, silence, () => { });
+
+        EventFilter.Info(contains: "training singleton answers again").ExpectOne(Patience, () =>
+            follower.Tell(new CurrentModelIs(null), training));
+        Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
+    }
+
     /// <summary>The node's scorers: one CPU scorer serving <paramref name="initial"/>.</summary>
     private IActorRef Scorers(ModelArtifact initial)
     {
