@@ -20,12 +20,14 @@ public static class FlowTrainer
 {
     /// <param name="flow">The flow to train in place (fresh, or the serving one for a warm start), on its device.</param>
     /// <param name="features">Training feature vectors <c>[N, D]</c>.</param>
+    /// <param name="afterEpoch">Called after each epoch with its number (1-based), the flow in evaluation mode meanwhile.</param>
     public static FlowFitHistory Fit(
         CouplingFlow flow,
         Tensor features,
         TrainingOptions options,
         IWorkProgressSink progress,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default,
+        Action<int>? afterEpoch = null)
     {
         var device = flow.parameters().First().device;
         var count = features.shape[0];
@@ -75,6 +77,12 @@ public static class FlowTrainer
                 losses.Add(epochLoss);
                 rates.Add(rate);
                 progress.Report(new WorkProgress("flow training (epochs)", epoch + 1, options.Epochs, $"loss {epochLoss:0.0000}, learning rate {rate:0.00e0}"));
+                if (afterEpoch is not null)
+                {
+                    flow.eval();
+                    afterEpoch(epoch + 1);
+                    flow.train();
+                }
             }
         }
         finally

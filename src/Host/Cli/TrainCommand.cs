@@ -32,12 +32,17 @@ public static class TrainCommand
         var calibrationFraction = new Option<double?>("--calibration-fraction") { Description = "share of good images held back to calibrate the threshold (default 0.1)" };
         var seed = new Option<int?>("--seed") { Description = "seed for views, initialisation and shuffling" };
         var version = new Option<string?>("--model-version") { Description = "version name stored in the model (default: UTC time stamp)" };
+        var testAurocEvery = new Option<int>("--test-auroc-every")
+        {
+            Description = "every N epochs (and after the last), print the AUROC on the folder's test/ images: to choose epochs and learning rate for a kind of part (0 = off; the test images are only scored, never trained on)",
+            DefaultValueFactory = _ => 0,
+        };
         var common = new CommonOptions();
 
         var command = new Command("train", "Train a defect model on defect-free images.")
         {
             data, output, preset, imageSize, trainViews, testViews, epochs, batchSize, hiddenWidth, blocks, dropout,
-            learningRate, learningRateSchedule, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, seed, version,
+            learningRate, learningRateSchedule, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, seed, version, testAurocEvery,
         };
         common.AddTo(command);
 
@@ -77,7 +82,8 @@ public static class TrainCommand
             progress.Note($"backbone: {backbone.Description} on {device}; image size {options.ImageSize}, {options.TrainViews} training views, {options.TestViews} test views");
 
             var outcome = ModelTraining.TrainOnFolder(parse.GetValue(data)!, options, backbone,
-                common.Cache(parse), progress, parse.GetValue(version) ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"), token);
+                common.Cache(parse), progress, parse.GetValue(version) ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"), token,
+                parse.GetValue(testAurocEvery));
 
             var path = Path.Combine(outDir, ModelArtifact.DefaultFileName);
             outcome.Artifact.Save(path);

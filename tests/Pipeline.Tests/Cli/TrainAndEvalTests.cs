@@ -67,6 +67,44 @@ public class TrainAndEvalTests : IDisposable
         Assert.Equal(ScoresSection(first.StandardOutput), ScoresSection(second.StandardOutput));
     }
 
+    [Fact]
+    public void Training_can_report_the_test_AUROC_as_it_goes_and_its_last_figure_is_what_eval_measures()
+    {
+        var data = Path.Combine(root, "parts");
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
+        var model = Path.Combine(root, "model");
+        var cache = Path.Combine(root, "cache");
+
+        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "64", "--train-views", "2",
+            "--test-views", "2", "--epochs", "3", "--hidden-width", "16", "--coupling-blocks", "2", "--cache-dir", cache,
+            "--test-auroc-every", "2");
+        var eval = PipelineProcess.Run("eval", "--data", data, "--model", model, "--cache-dir", cache);
+
+        Assert.True(train.ExitCode == 0 && eval.ExitCode == 0, train + "\n" + eval);
+        var reported = train.StandardError.Split('\n').Where(l => l.Contains("test AUROC")).ToArray();
+        Assert.Equal(["epoch 2/3", "epoch 3/3"], reported.Select(l => l[..l.IndexOf(':')].Trim()));
+        Assert.Contains("hole", reported[^1]);
+        var lastAuroc = reported[^1].Split("test AUROC ")[1].Split(" (")[0];
+        Assert.Contains($"AUROC {lastAuroc}", eval.StandardOutput);
+        Assert.Contains("0 computed, 10 from cache", eval.StandardError); // the test views' features were computed once
+    }
+
+    [Fact]
+    public void Reporting_the_test_AUROC_needs_test_images_and_says_so()
+    {
+        var data = Path.Combine(root, "parts");
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
+        foreach (var defect in Directory.GetDirectories(Path.Combine(data, "test")).Where(d => Path.GetFileName(d) != "good"))
+            Directory.Delete(defect, recursive: true);
+
+        var train = PipelineProcess.Run("train", "--data", data, "--out", Path.Combine(root, "model"), "--image-size", "64",
+            "--train-views", "2", "--test-views", "2", "--epochs", "1", "--hidden-width", "16", "--no-cache", "--test-auroc-every", "1");
+
+        Assert.NotEqual(0, train.ExitCode);
+        Assert.Contains("defective test images", train.StandardError);
+        Assert.DoesNotContain("   at ", train.StandardError);
+    }
+
     private static string ScoresSection(string output) => string.Join('\n', output.Split('\n').Where(l => l.Contains("AUROC")));
 
     public void Dispose() => Directory.Delete(root, recursive: true);
