@@ -50,12 +50,8 @@ public class TrainAndEvalTests : IDisposable
     [Fact]
     public void A_second_evaluation_reads_features_from_the_cache()
     {
-        var data = Path.Combine(root, "parts");
-        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
-        var model = Path.Combine(root, "model");
-        var cache = Path.Combine(root, "cache");
-        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "64", "--train-views", "2",
-            "--test-views", "2", "--epochs", "2", "--hidden-width", "16", "--coupling-blocks", "2", "--cache-dir", cache);
+        var (data, model, cache) = TinyParts();
+        var train = TrainTiny(data, model, "--epochs", "2", "--cache-dir", cache);
         Assert.True(train.ExitCode == 0, train.ToString());
 
         var first = PipelineProcess.Run("eval", "--data", data, "--model", model, "--cache-dir", cache);
@@ -70,14 +66,9 @@ public class TrainAndEvalTests : IDisposable
     [Fact]
     public void Training_can_report_the_test_AUROC_as_it_goes_and_its_last_figure_is_what_eval_measures()
     {
-        var data = Path.Combine(root, "parts");
-        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
-        var model = Path.Combine(root, "model");
-        var cache = Path.Combine(root, "cache");
+        var (data, model, cache) = TinyParts();
 
-        var train = PipelineProcess.Run("train", "--data", data, "--out", model, "--image-size", "64", "--train-views", "2",
-            "--test-views", "2", "--epochs", "3", "--hidden-width", "16", "--coupling-blocks", "2", "--cache-dir", cache,
-            "--test-auroc-every", "2");
+        var train = TrainTiny(data, model, "--epochs", "3", "--cache-dir", cache, "--test-auroc-every", "2");
         var eval = PipelineProcess.Run("eval", "--data", data, "--model", model, "--cache-dir", cache);
 
         Assert.True(train.ExitCode == 0 && eval.ExitCode == 0, train + "\n" + eval);
@@ -92,18 +83,29 @@ public class TrainAndEvalTests : IDisposable
     [Fact]
     public void Reporting_the_test_AUROC_needs_test_images_and_says_so()
     {
-        var data = Path.Combine(root, "parts");
-        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
+        var (data, model, _) = TinyParts();
         foreach (var defect in Directory.GetDirectories(Path.Combine(data, "test")).Where(d => Path.GetFileName(d) != "good"))
             Directory.Delete(defect, recursive: true);
 
-        var train = PipelineProcess.Run("train", "--data", data, "--out", Path.Combine(root, "model"), "--image-size", "64",
-            "--train-views", "2", "--test-views", "2", "--epochs", "1", "--hidden-width", "16", "--no-cache", "--test-auroc-every", "1");
+        var train = TrainTiny(data, model, "--epochs", "1", "--no-cache", "--test-auroc-every", "1");
 
         Assert.NotEqual(0, train.ExitCode);
         Assert.Contains("defective test images", train.StandardError);
         Assert.DoesNotContain("   at ", train.StandardError);
     }
+
+    /// <summary>8 good parts of 64 px to train on; 4 good and 2 of each defect to test: (folder, model folder, cache folder).</summary>
+    private (string Data, string Model, string Cache) TinyParts()
+    {
+        var data = Path.Combine(root, "parts");
+        SyntheticParts.WriteMvtecFolder(data, trainGood: 8, testGood: 4, testPerDefect: 2, size: 64, seed: 9);
+        return (data, Path.Combine(root, "model"), Path.Combine(root, "cache"));
+    }
+
+    /// <summary><c>pipeline train</c> with a tiny model (64 px, 2 views, 2 blocks of width 16) and the given extra options.</summary>
+    private static PipelineProcess.Outcome TrainTiny(string data, string model, params string[] options) =>
+        PipelineProcess.Run(["train", "--data", data, "--out", model, "--image-size", "64", "--train-views", "2",
+            "--test-views", "2", "--hidden-width", "16", "--coupling-blocks", "2", .. options]);
 
     private static string ScoresSection(string output) => string.Join('\n', output.Split('\n').Where(l => l.Contains("AUROC")));
 
