@@ -26,8 +26,8 @@ public static class FlowTrainer
         Tensor features,
         TrainingOptions options,
         IWorkProgressSink progress,
-        CancellationToken cancellation = default,
-        Action<int>? afterEpoch = null)
+        Action<int>? afterEpoch = null,
+        CancellationToken cancellation = default)
     {
         var device = flow.parameters().First().device;
         var count = features.shape[0];

@@ -36,8 +36,8 @@ public static class ModelTraining
         ViewFeatureCache? cache,
         IWorkProgressSink progress,
         string modelVersion,
-        CancellationToken cancellation = default,
-        int testAurocEveryEpochs = 0)
+        int testAurocEveryEpochs = 0,
+        CancellationToken cancellation = default)
     {
         options.Validated();
         if (testAurocEveryEpochs < 0) throw new PipelineInputException($"The AUROC can be reported every N epochs for N ≥ 1 (0 = never), got {testAurocEveryEpochs}.");
@@ -69,9 +69,9 @@ public static class ModelTraining
         {
             if (epoch % testAurocEveryEpochs != 0 && epoch != options.Epochs) return;
             var scores = FlowScoring.Score(flow, testFeatures, testViews.Count, backbone.Device);
-            progress.Note($"epoch {epoch}/{options.Epochs}: {TestAurocText(dataset.TestImages, scores)}");
+            progress.Note($"epoch {epoch}/{options.Epochs}: {TestAurocText(dataset.TestImages, scores, options.FalseAlarmRate)}");
         };
-        var history = FlowTrainer.Fit(flow, featureTensor, options, progress, cancellation, reportTestAuroc);
+        var history = FlowTrainer.Fit(flow, featureTensor, options, progress, reportTestAuroc, cancellation);
 
         var calibrationScores = FlowScoring.Score(flow, calibrationFeatures, testViews.Count, backbone.Device);
         var threshold = ThresholdCalibration.AtFalseAlarmRate(calibrationScores, options.FalseAlarmRate);
@@ -133,15 +133,14 @@ public static class ModelTraining
         return tensor(flat, [flat.Length / featureSize, featureSize]);
     }
 
-    /// <summary>"test AUROC 97.2 % (blowhole 96.3 %, break 95.9 %, ...)": overall and per defect type.</summary>
-    private static string TestAurocText(IReadOnlyList<LabelledImage> images, IReadOnlyList<double> scores)
+    /// <summary>"test AUROC 97.2 % (blowhole 96.3 %, break 95.9 %, ...)": overall and per defect type, as <c>eval</c> computes them.</summary>
+    private static string TestAurocText(IReadOnlyList<LabelledImage> images, IReadOnlyList<double> scores, double falseAlarmRate)
     {
-        var good = images.Select((image, i) => (image, i)).Where(p => !p.image.IsDefective).Select(p => scores[p.i]).ToArray();
-        double[] DefectScores(Func<LabelledImage, bool> which) =>
-            images.Select((image, i) => (image, i)).Where(p => p.image.IsDefective && which(p.image)).Select(p => scores[p.i]).ToArray();
-        var perType = images.Where(i => i.IsDefective).Select(i => i.DefectType).Distinct().Order(StringComparer.Ordinal)
-            .Select(type => $"{type} {EvaluationNumberFormat.Percent(RocAnalysis.Auroc(good, DefectScores(i => i.DefectType == type)))}");
-        return $"test AUROC {EvaluationNumberFormat.Percent(RocAnalysis.Auroc(good, DefectScores(_ => true)))} ({string.Join(", ", perType)})";
+        // Only the AUROC figures are read, which do not depend on a threshold; the model's is not calibrated yet.
+        var result = EvaluationResult.FromScores(images.Select((image, i) => new ScoredImage(image.Path, image.DefectType, scores[i])).ToArray(),
+            threshold: 0, falseAlarmRate);
+        var perType = result.AurocPerDefect.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {EvaluationNumberFormat.Percent(p.Value)}");
+        return $"test AUROC {EvaluationNumberFormat.Percent(result.Auroc)} ({string.Join(", ", perType)})";
     }
 
     /// <summary>Random views of an image depend only on its content and the seed, so cached features stay valid.</summary>

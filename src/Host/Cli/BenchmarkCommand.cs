@@ -77,7 +77,7 @@ public static class BenchmarkCommand
             {
                 using var data = randn(options.BatchSize * 4, FeaturePyramid.FeatureSize);
                 var clock = Stopwatch.StartNew();
-                FlowTrainer.Fit(flow, data, options with { Epochs = steps }, Shared.Progress.SilentProgress.Instance, token);
+                FlowTrainer.Fit(flow, data, options with { Epochs = steps }, Shared.Progress.SilentProgress.Instance, cancellation: token);
                 var perVector = clock.Elapsed.TotalMilliseconds / (steps * data.shape[0]);
                 Console.WriteLine($"flow training: {1000 / perVector:0} feature vectors per second ({perVector * options.BatchSize:0} ms per step of {options.BatchSize})");
             }

@@ -64,7 +64,7 @@ public static class DemoCommand
                 string modelFile;
                 using (var backbone = PretrainedBackbone.Load(device))
                 {
-                    var outcome = ModelTraining.TrainOnFolder(dataFolder, training, backbone, common.Cache(parse), progress, "demo", token);
+                    var outcome = ModelTraining.TrainOnFolder(dataFolder, training, backbone, common.Cache(parse), progress, "demo", cancellation: token);
                     modelFile = Path.Combine(root, "model", ModelArtifact.DefaultFileName);
                     outcome.Artifact.Save(modelFile);
                 }

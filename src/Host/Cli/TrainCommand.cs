@@ -82,8 +82,8 @@ public static class TrainCommand
             progress.Note($"backbone: {backbone.Description} on {device}; image size {options.ImageSize}, {options.TrainViews} training views, {options.TestViews} test views");
 
             var outcome = ModelTraining.TrainOnFolder(parse.GetValue(data)!, options, backbone,
-                common.Cache(parse), progress, parse.GetValue(version) ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"), token,
-                parse.GetValue(testAurocEvery));
+                common.Cache(parse), progress, parse.GetValue(version) ?? DateTime.UtcNow.ToString("yyyyMMdd-HHmmss"),
+                parse.GetValue(testAurocEvery), token);
 
             var path = Path.Combine(outDir, ModelArtifact.DefaultFileName);
             outcome.Artifact.Save(path);

@@ -116,7 +116,7 @@ public static class FlowRefit
         try
         {
             using var rows = ModelTraining.Stack(training.Select(sample => sample.Features).ToArray(), FeatureSample.FeatureSize); // [train·V, 768]
-            history = FlowTrainer.Fit(newFlow, rows, options.ForFlowTrainer(), progress, cancellation);
+            history = FlowTrainer.Fit(newFlow, rows, options.ForFlowTrainer(), progress, cancellation: cancellation);
         }
         catch (InvalidOperationException diverged)
         {
