@@ -11,6 +11,7 @@ var root = new RootCommand("Visual inspection pipeline: finds defects on images 
     CameraCommand.Create(),
     ModelsCommand.Create(),
     RefitCommand.Create(),
+    TokenCommand.Create(),
     serve,
 };
 var parse = root.Parse(args);

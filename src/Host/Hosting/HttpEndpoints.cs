@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
 using Prometheus;
 
@@ -20,6 +21,8 @@ namespace Pipeline.Host.Hosting;
 /// passes, else 503; the JSON body lists the failing checks with their reasons.</item>
 /// <item><c>/metrics</c>: Prometheus text format (<see cref="PipelineMetrics"/>).</item>
 /// </list>
+/// These three are open (<c>/metrics</c> needs a viewer token with <see cref="HttpAuthOptions.ProtectMetrics"/>); every
+/// other endpoint needs a bearer token (<see cref="HttpAuthentication"/>).
 /// A small ASP.NET Core application of its own, so that turning HTTP off leaves no web server in the node.
 /// </summary>
 internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOptions> options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
@@ -40,6 +43,8 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
         var system = services.GetRequiredService<ActorSystem>();
         var readiness = services.GetRequiredService<ReadinessProbe>();
         var metrics = services.GetRequiredService<PipelineMetrics>();
+        var auth = services.GetRequiredService<IOptions<HttpAuthOptions>>().Value;
+        var keys = services.GetRequiredService<SigningKeyRing>();
 
         var web = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         web.Configuration.Sources.Clear(); // only HttpOptions decide where to listen, not ASPNETCORE_URLS and friends
@@ -47,11 +52,14 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
         web.Services.AddSingleton(loggerFactory);
         web.Services.AddSingleton<IHostLifetime, OwnedByNodeLifetime>(); // the node's host handles Ctrl+C and SIGTERM, not this one
         web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(http.BindAddress), http.Port));
+        web.Services.AddPipelineAuthentication(auth, keys);
         app = web.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
 
         app.MapGet("/healthz", () => system.WhenTerminated.IsCompleted
             ? Results.Json(new { status = "terminated", node = system.Name }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "alive", node = system.Name }));
+            : Results.Json(new { status = "alive", node = system.Name })).AllowAnonymous();
         app.MapGet("/readyz", async (CancellationToken cancellation) =>
         {
             var report = await readiness.CheckAsync(cancellation);
@@ -62,14 +70,22 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
                 passing = report.Checks.Where(check => check.IsReady).Select(check => check.Name),
             };
             return Results.Json(body, statusCode: report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        });
-        app.MapMetrics(settings => settings.Registry = metrics.Registry, "/metrics");
+        }).AllowAnonymous();
+        var metricsEndpoint = app.MapMetrics(settings => settings.Registry = metrics.Registry, "/metrics");
+        if (auth.ProtectMetrics) metricsEndpoint.RequireAuthorization(HttpAuthentication.Viewer);
+        else metricsEndpoint.AllowAnonymous();
         var roleRoutes = services.GetServices<IHttpRoutes>().ToArray();
         foreach (var routes in roleRoutes) routes.Map(app);
 
         await app.StartAsync(cancellationToken);
         var extra = string.Concat(roleRoutes.SelectMany(routes => routes.Paths).Select(path => $", {path}"));
         log.LogInformation("HTTP endpoints /healthz, /readyz, /metrics{Routes} on {Address}:{Port}", extra, http.BindAddress, http.Port);
+        if (keys.IsConfigured)
+            log.LogInformation("HTTP endpoints other than /healthz, /readyz{Metrics} need a bearer token signed with one of the keys in {Path} ({Keys})",
+                auth.ProtectMetrics ? "" : ", /metrics", auth.SigningKeysPath, string.Join(", ", keys.Keys.Select(key => key.Id)));
+        else if (roleRoutes.Length > 0 || auth.ProtectMetrics)
+            log.LogWarning("HTTP endpoints{Routes}{Metrics} refuse every request: no token signing keys are configured ({Key}:SigningKeysPath)",
+                extra.TrimStart(','), auth.ProtectMetrics ? ", /metrics" : "", HttpAuthOptions.Section);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

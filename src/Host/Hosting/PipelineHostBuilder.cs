@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Health;
 using Pipeline.Shared.Scoring;
@@ -125,10 +126,19 @@ public sealed class PipelineHostBuilder
     {
         // Read here rather than on first use: the actor system's name is needed to register Akka, and a bad
         // setting then stops the node before anything starts.
-        var cluster = ValidatedOptions.Load(Configuration, ClusterOptions.Section, new ClusterOptionsValidator());
-        var http = ValidatedOptions.Load(Configuration, HttpOptions.Section, new HttpOptionsValidator());
+        var tls = ValidatedOptions.Load(Configuration, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator());
+        var cluster = ValidatedOptions.Load(Configuration, ClusterOptions.Section, new ClusterOptionsValidator(tls.Enabled), nested: [ClusterTlsOptions.Section]);
+        var http = ValidatedOptions.Load(Configuration, HttpOptions.Section, new HttpOptionsValidator(), nested: [HttpAuthOptions.Section]);
+        var auth = ValidatedOptions.Load(Configuration, HttpAuthOptions.Section, new HttpAuthOptionsValidator());
         ValidatedOptions.Register(Services, cluster);
+        ValidatedOptions.Register(Services, tls);
         ValidatedOptions.Register(Services, http);
+        ValidatedOptions.Register(Services, auth);
+        // The certificate files are read now, so that a wrong one stops the node before it listens.
+        if (tls.Enabled) Services.AddSingleton(ClusterCertificates.Load(tls));
+        // So are the signing keys of the HTTP endpoints' tokens (SigningKeyRing reads them again later, for rotation).
+        SigningKeys.Read(auth.SigningKeysPath);
+        Services.AddSingleton(provider => new SigningKeyRing(auth, TimeProvider.System, provider.GetRequiredService<ILogger<SigningKeyRing>>()));
 
         var roles = cluster.ActiveRoles;
         foreach (var (_, register) in roleServices.Where(services => roles.Contains(services.Role)))
@@ -151,7 +161,8 @@ public sealed class PipelineHostBuilder
     {
         var cluster = provider.GetRequiredService<IOptions<ClusterOptions>>().Value;
         var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PipelineHost));
-        var seeds = cluster.SeedNodeAddresses();
+        var certificates = provider.GetService<ClusterCertificates>();
+        var seeds = cluster.SeedNodeAddresses(tls: certificates is not null);
         var onKubernetes = cluster.Discovery == ClusterOptions.KubernetesDiscovery;
 
         // Akka's own console logger, used while the system starts and stops, says only what matters.
@@ -162,16 +173,7 @@ public sealed class PipelineHostBuilder
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             })
-            .WithRemoting(new RemoteOptions
-            {
-                HostName = cluster.Hostname,
-                Port = cluster.Port,
-                PublicHostName = string.IsNullOrWhiteSpace(cluster.PublicHostname) ? null : cluster.PublicHostname,
-                MaxFrameSize = cluster.MaximumFrameSizeBytes,
-                // Akka.Remote's guidance: the socket buffers must hold a message of the maximum size.
-                SendBufferSize = cluster.MaximumFrameSizeBytes,
-                ReceiveBufferSize = cluster.MaximumFrameSizeBytes,
-            })
+            .WithRemoting(Remoting(cluster, certificates, provider.GetRequiredService<ILoggerFactory>()))
             // Frames and their answers cross nodes in the scoring protocol's compact binary form, not Akka's JSON.
             .WithCustomSerializer("pipeline-scoring", ScoringMessageSerializer.MessageTypes, system => new ScoringMessageSerializer(system))
             .WithCustomSerializer("pipeline-training", TrainingMessageSerializer.MessageTypes, system => new TrainingMessageSerializer(system))
@@ -189,6 +191,11 @@ public sealed class PipelineHostBuilder
                 log.LogInformation("Node {Address} starting with roles {Roles}; joining {Seeds}", self.SelfAddress, string.Join(",", roles),
                     onKubernetes ? $"the pods labelled {cluster.KubernetesPodLabelSelector} (Kubernetes discovery)"
                     : seeds.Count == 0 ? "itself" : string.Join(",", seeds));
+                if (certificates is not null)
+                    log.LogInformation("Remoting uses mutual TLS: this node presents {Certificate} and accepts peers whose certificates chain to {Authorities}",
+                        ClusterCertificates.Describe(certificates.Node), string.Join(", ", certificates.Authorities.Select(authority => $"'{authority.Subject}'")));
+                else
+                    log.LogInformation("Remoting runs without TLS ({Key}:Enabled is false): any process that reaches port {Port} can join this cluster", ClusterTlsOptions.Section, cluster.Port);
                 self.RegisterOnMemberUp(() => log.LogInformation("Node {Address} is Up in cluster {System}", self.SelfAddress, system.Name));
                 // No seeds configured: this node is a cluster of its own (its port may only be known now).
                 if (!onKubernetes && seeds.Count == 0) self.Join(self.SelfAddress);
@@ -200,6 +207,37 @@ public sealed class PipelineHostBuilder
             configure(akka, provider);
         foreach (var (_, start) in roleActors.Where(actors => roles.Contains(actors.Role)).OrderBy(actors => Array.IndexOf(StartOrder, actors.Role)))
             akka.WithActors(start);
+    }
+
+    /// <summary>
+    /// Akka.Remote's DotNetty transport: where it listens, how large a message may be, and, with <paramref name="certificates"/>,
+    /// TLS in which both ends present a certificate and each checks the other's against the cluster's CA
+    /// (<see cref="ClusterCertificates.PeerValidator"/>).
+    /// </summary>
+    private static RemoteOptions Remoting(ClusterOptions cluster, ClusterCertificates? certificates, ILoggerFactory loggers)
+    {
+        var remote = new RemoteOptions
+        {
+            HostName = cluster.Hostname,
+            Port = cluster.Port,
+            PublicHostName = string.IsNullOrWhiteSpace(cluster.PublicHostname) ? null : cluster.PublicHostname,
+            MaxFrameSize = cluster.MaximumFrameSizeBytes,
+            // Akka.Remote's guidance: the socket buffers must hold a message of the maximum size.
+            SendBufferSize = cluster.MaximumFrameSizeBytes,
+            ReceiveBufferSize = cluster.MaximumFrameSizeBytes,
+        };
+        if (certificates is null) return remote;
+        remote.EnableSsl = true;
+        remote.Ssl = new SslOptions
+        {
+            X509Certificate = certificates.Node,
+            RequireMutualAuthentication = true,
+            SuppressValidation = false,
+            // Pods dial each other by IP; the CA vouches for the peer, not a host name (ClusterCertificates).
+            ValidateCertificateHostname = false,
+            CustomValidator = certificates.PeerValidator(loggers.CreateLogger<ClusterCertificates>()),
+        };
+        return remote;
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
@@ -23,7 +24,8 @@ namespace Pipeline.Host.Hosting;
 /// <summary>
 /// The training role on a node: its validated options, the <see cref="TrainingCoordinator"/> as a cluster singleton on
 /// the training role (with a proxy on every node that has training or scoring), distributed pub-sub, and the HTTP
-/// routes <c>POST /training/refit</c> and <c>GET /training/status</c>.
+/// routes <c>POST /training/refit</c> (operator) and <c>GET /training/status</c> (viewer), and those of the model
+/// registry (<see cref="ModelRegistryRoutes"/>).
 /// </summary>
 public static class TrainingRole
 {
@@ -42,6 +44,7 @@ public static class TrainingRole
             ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, RefitOptions.SectionName, new RefitOptionsValidator()));
             ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(forConsumer: true)));
             services.AddSingleton<IHttpRoutes, TrainingRoutes>();
+            services.AddSingleton<IHttpRoutes, ModelRegistryRoutes>();
         });
 
         builder.ConfigureAkka((akka, provider) =>
@@ -108,20 +111,25 @@ public static class TrainingRole
         public void Note(string message) => log.LogInformation("Refit: {Message}", message);
     }
 
-    /// <summary><c>POST /training/refit</c> (waits for the refit; 200 published, 409 rejected) and <c>GET /training/status</c>.</summary>
-    private sealed class TrainingRoutes(ActorRegistry registry) : IHttpRoutes
+    /// <summary>
+    /// <c>POST /training/refit</c> (operator; waits for the refit; 200 published, 409 rejected) and
+    /// <c>GET /training/status</c> (viewer).
+    /// </summary>
+    private sealed class TrainingRoutes(ActorRegistry registry, ILogger<TrainingRoutes> log) : IHttpRoutes
     {
         public IReadOnlyList<string> Paths { get; } = ["/training/refit", "/training/status"];
 
         public void Map(WebApplication app)
         {
-            app.MapPost("/training/refit", async (CancellationToken cancellation) =>
+            app.MapPost("/training/refit", async (HttpContext context, CancellationToken cancellation) =>
             {
+                var who = context.User.FindFirst(AccessTokens.SubjectClaim)?.Value ?? "?";
+                log.LogInformation("Refit requested over HTTP by {Subject}", who);
                 var training = await registry.GetAsync<TrainingSingleton>(cancellation);
-                var finished = await training.Ask<RefitFinished>(new RequestRefit("http"), RefitPatience, cancellation);
+                var finished = await training.Ask<RefitFinished>(new RequestRefit($"http ({who})"), RefitPatience, cancellation);
                 return Results.Json(new { published = finished.Published, version = finished.Version, summary = finished.Summary },
                     statusCode: finished.Published ? StatusCodes.Status200OK : StatusCodes.Status409Conflict);
-            });
+            }).RequireAuthorization(HttpAuthentication.Operator);
             app.MapGet("/training/status", async (CancellationToken cancellation) =>
             {
                 var training = await registry.GetAsync<TrainingSingleton>(cancellation);
@@ -135,7 +143,7 @@ public static class TrainingRole
                     refitting = status.Refitting,
                     last_refit = status.LastRefit is { } last ? new { published = last.Published, version = last.Version, summary = last.Summary } : null,
                 });
-            });
+            }).RequireAuthorization(HttpAuthentication.Viewer);
         }
     }
 }

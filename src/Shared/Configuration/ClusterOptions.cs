@@ -59,7 +59,8 @@ public sealed class ClusterOptions
     public string? PublicHostname { get; set; }
 
     /// <summary>
-    /// Nodes to contact when joining, as <c>host:port</c> or <c>akka.tcp://system@host:port</c>; empty means this
+    /// Nodes to contact when joining, as <c>host:port</c> or <c>akka.tcp://system@host:port</c> (<c>akka.ssl.tcp://…</c>
+    /// with <see cref="ClusterTlsOptions"/>); empty means this
     /// node forms a cluster of its own. Every node should list the same seeds in the same order.
     /// </summary>
     public string[] SeedNodes { get; set; } = [];
@@ -98,9 +99,9 @@ public sealed class ClusterOptions
     public string AdvertisedHostname => string.IsNullOrWhiteSpace(PublicHostname) ? Hostname : PublicHostname;
 
     /// <summary>
-    /// <see cref="SeedNodes"/> as full Akka addresses (<c>akka.tcp://system@host:port</c>). Call after validation:
-    /// an entry that is neither form is returned as it is.
+    /// <see cref="SeedNodes"/> as full Akka addresses (<c>akka.tcp://system@host:port</c>, or <c>akka.ssl.tcp://…</c> when
+    /// remoting runs over <paramref name="tls"/>). Call after validation: an entry that is neither form is returned as it is.
     /// </summary>
-    public IReadOnlyList<string> SeedNodeAddresses() =>
-        SeedNodes.Select(seed => SeedNode.TryParse(seed, out var parsed) ? parsed.ToAddress(ActorSystemName) : seed).ToArray();
+    public IReadOnlyList<string> SeedNodeAddresses(bool tls = false) =>
+        SeedNodes.Select(seed => SeedNode.TryParse(seed, out var parsed) ? parsed.ToAddress(ActorSystemName, tls) : seed).ToArray();
 }

@@ -8,7 +8,8 @@ namespace Pipeline.Shared.Configuration;
 /// Checks <see cref="ClusterOptions"/> before the node starts; every message names the configuration key, the
 /// value found and what would be accepted.
 /// </summary>
-public sealed partial class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
+/// <param name="tls">Whether remoting runs over TLS (<see cref="ClusterTlsOptions.Enabled"/>), which decides the protocol a full seed address must have.</param>
+public sealed partial class ClusterOptionsValidator(bool tls = false) : IValidateOptions<ClusterOptions>
 {
     private const string Key = ClusterOptions.Section;
 
@@ -36,9 +37,13 @@ public sealed partial class ClusterOptionsValidator : IValidateOptions<ClusterOp
         foreach (var seed in options.SeedNodes ?? [])
         {
             if (!SeedNode.TryParse(seed, out var parsed))
-                failures.Add($"{Key}:SeedNodes contains '{seed}'; write a seed as host:port (port 1-65535) or akka.tcp://{options.ActorSystemName}@host:port.");
+                failures.Add($"{Key}:SeedNodes contains '{seed}'; write a seed as host:port (port 1-65535) or {(tls ? SeedNode.TlsProtocol : SeedNode.PlainProtocol)}://{options.ActorSystemName}@host:port.");
             else if (parsed.SystemName is { } system && system != options.ActorSystemName)
                 failures.Add($"{Key}:SeedNodes contains '{seed}', a node of actor system '{system}'; this node's system is '{options.ActorSystemName}' ({Key}:ActorSystemName), and nodes only join a cluster of their own name.");
+            else if (parsed.Protocol is { } protocol && protocol != (tls ? SeedNode.TlsProtocol : SeedNode.PlainProtocol))
+                failures.Add(tls
+                    ? $"{Key}:SeedNodes contains '{seed}', a plain-TCP address, but {ClusterTlsOptions.Section}:Enabled is true; write {SeedNode.TlsProtocol}://{options.ActorSystemName}@{parsed.Host}:{parsed.Port} or just {parsed.Host}:{parsed.Port}."
+                    : $"{Key}:SeedNodes contains '{seed}', a TLS address, but {ClusterTlsOptions.Section}:Enabled is false; turn TLS on, or write {parsed.Host}:{parsed.Port}.");
         }
 
         if (options.MaximumFrameSizeBytes < ClusterOptions.MinimumFrameSizeBytes || options.MaximumFrameSizeBytes > int.MaxValue)

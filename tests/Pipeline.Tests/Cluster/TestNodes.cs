@@ -28,7 +28,9 @@ internal static class TestNodes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static PipelineHostBuilder Builder(string systemName, int port, IEnumerable<string> roles, IEnumerable<int> seedPorts, int httpPort = 0)
+    /// <param name="settings">Further configuration values (TLS, authentication, …), which win over the ones here.</param>
+    public static PipelineHostBuilder Builder(string systemName, int port, IEnumerable<string> roles, IEnumerable<int> seedPorts, int httpPort = 0,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -40,6 +42,7 @@ internal static class TestNodes
         };
         foreach (var (role, i) in roles.Select((role, i) => (role, i))) overrides[$"{ClusterOptions.Section}:Roles:{i}"] = role;
         foreach (var (seed, i) in seedPorts.Select((seed, i) => (seed, i))) overrides[$"{ClusterOptions.Section}:SeedNodes:{i}"] = $"127.0.0.1:{seed}";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) overrides[key] = value;
 
         return PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = overrides })
             // A node whose seed is not up yet retries soon after the seed appears, not after Akka's default 5 s.
