@@ -23,7 +23,7 @@ public static class ServeCommand
         var hostname = new Option<string?>("--hostname") { Description = "address remoting binds to (default 127.0.0.1)" };
         var publicHostname = new Option<string?>("--public-hostname") { Description = "address other nodes reach this one at, when it differs from --hostname" };
         var port = new Option<int?>("--port") { Description = "remoting TCP port (default 4053; 0 = any free port)" };
-        var seedNodes = new Option<string?>("--seed-nodes") { Description = "comma-separated seed nodes, host:port or akka.tcp://system@host:port (default: this node alone)" };
+        var seedNodes = new Option<string?>("--seed-nodes") { Description = "comma-separated seed nodes, host:port or akka.tcp://system@host:port (akka.ssl.tcp:// with TLS; default: this node alone)" };
         var httpPort = new Option<int?>("--http-port") { Description = "port of /healthz, /readyz and /metrics (default 8080; 0 = off)" };
         var logFormat = new Option<string?>("--log-format") { Description = "console log format: simple (default) or json" };
         logFormat.AcceptOnlyFromAmong("simple", "json");

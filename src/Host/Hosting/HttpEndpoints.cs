@@ -80,7 +80,10 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
         await app.StartAsync(cancellationToken);
         var extra = string.Concat(roleRoutes.SelectMany(routes => routes.Paths).Select(path => $", {path}"));
         log.LogInformation("HTTP endpoints /healthz, /readyz, /metrics{Routes} on {Address}:{Port}", extra, http.BindAddress, http.Port);
-        if (keys.IsConfigured)
+        if (keys.IsConfigured && keys.Keys.Count == 0)
+            log.LogWarning("HTTP endpoints{Routes}{Metrics} refuse every request: {Path} ({Key}:SigningKeysPath) holds no signing key",
+                extra.TrimStart(','), auth.ProtectMetrics ? ", /metrics" : "", auth.SigningKeysPath, HttpAuthOptions.Section);
+        else if (keys.IsConfigured)
             log.LogInformation("HTTP endpoints other than /healthz, /readyz{Metrics} need a bearer token signed with one of the keys in {Path} ({Keys})",
                 auth.ProtectMetrics ? "" : ", /metrics", auth.SigningKeysPath, string.Join(", ", keys.Keys.Select(key => key.Id)));
         else if (roleRoutes.Length > 0 || auth.ProtectMetrics)

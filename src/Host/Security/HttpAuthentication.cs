@@ -75,6 +75,8 @@ public static class HttpAuthentication
     {
         if (!ring.IsConfigured)
             return $"this node accepts no tokens: it has no signing keys ({HttpAuthOptions.Section}:SigningKeysPath is not set)";
+        if (ring.Keys.Count == 0)
+            return $"this node accepts no tokens: {options.SigningKeysPath} ({HttpAuthOptions.Section}:SigningKeysPath) holds no signing key (is the Secret mounted there?)";
         return failure switch
         {
             null => "this needs a bearer token (Authorization: Bearer <token>); an operator makes one with 'pipeline token'",

@@ -11,7 +11,7 @@ namespace Pipeline.Tests.Deploy;
 /// apiVersion and kind (generated from the Kubernetes OpenAPI specification) with System.Text.Json, refusing unknown
 /// fields and values of the wrong type, as the API server's strict decoding does (a misspelt <c>replica:</c>, a number
 /// where an environment variable's value must be a string). The custom resources use <see cref="KafkaTopic"/>,
-/// <see cref="KafkaUser"/> and <see cref="PodMonitor"/>.
+/// <see cref="KafkaUser"/>, <see cref="PodMonitor"/>, <see cref="CertManagerIssuer"/> and <see cref="CertManagerCertificate"/>.
 /// </summary>
 internal static class KubernetesSchema
 {
@@ -58,6 +58,8 @@ internal static class KubernetesSchema
         types["kafka.strimzi.io/v1beta2/KafkaTopic"] = typeof(KafkaTopic);
         types["kafka.strimzi.io/v1beta2/KafkaUser"] = typeof(KafkaUser);
         types["monitoring.coreos.com/v1/PodMonitor"] = typeof(PodMonitor);
+        types["cert-manager.io/v1/Issuer"] = typeof(CertManagerIssuer);
+        types["cert-manager.io/v1/Certificate"] = typeof(CertManagerCertificate);
         return types;
     }
 }

@@ -17,10 +17,10 @@ namespace Pipeline.Tests.Deploy;
 /// <summary>
 /// Our rules for the rendered manifests, beyond the Kubernetes schemas (<see cref="KubernetesSchema"/>): what the
 /// app needs to run (its settings, ports, probes, topics) and how we run it (non-root, limits, no secrets in files,
-/// selectors that select, a network policy that lets through only what the pipeline needs). Each problem is one
-/// sentence naming the object.
+/// selectors that select, a network policy that lets through only what the pipeline needs, mutual TLS and access tokens
+/// whose files come from where the settings say: ManifestRules.Security.cs). Each problem is one sentence naming the object.
 /// </summary>
-internal static class ManifestRules
+internal static partial class ManifestRules
 {
     private const string PartOf = "app.kubernetes.io/part-of";
     private const string Component = "app.kubernetes.io/component";
@@ -42,6 +42,14 @@ internal static class ManifestRules
         [IngestOptions.Section] = typeof(IngestOptions),
         [ScoringOptions.SectionName] = typeof(ScoringOptions),
         [Pipeline.Training.ContinuousTrainingOptions.SectionName] = typeof(Pipeline.Training.ContinuousTrainingOptions),
+    };
+
+    /// <summary>Sections nested in one of <see cref="Sections"/>, bound to options types of their own.</summary>
+    private static readonly Dictionary<string, Type> NestedSections = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [Pipeline.Training.Refit.RefitOptions.SectionName] = typeof(Pipeline.Training.Refit.RefitOptions),
+        [ClusterTlsOptions.Section] = typeof(ClusterTlsOptions),
+        [HttpAuthOptions.Section] = typeof(HttpAuthOptions),
     };
 
     private static readonly string[] KafkaConnectionSettings =
@@ -73,10 +81,12 @@ internal static class ManifestRules
         }
 
         var roles = new Dictionary<string, List<Workload>>();
+        var configs = new Dictionary<Workload, IReadOnlyDictionary<string, string?>>();
         foreach (var workload in pipeline)
         {
             var config = Configuration(workload, kafkaSecret, problems);
             if (config is null) continue;
+            configs[workload] = config;
             var role = Setting(config, ClusterOptions.Section, "Roles") ?? "";
             foreach (var single in role.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                 (roles.TryGetValue(single, out var list) ? list : roles[single] = []).Add(workload);
@@ -85,8 +95,10 @@ internal static class ManifestRules
             CheckPorts(workload, config, problems);
             CheckClusterFormation(workload, config, pipeline, typed, problems);
             CheckSecretsStaySecret(workload, problems);
-            CheckTheNodeAcceptsIt(workload, config, problems);
+            CheckAccessTokens(workload, role, config, typed, problems);
+            CheckTheNodeAcceptsIt(workload, config, typed, problems);
         }
+        CheckClusterTls(configs, typed, problems);
 
         foreach (var role in ClusterRoles.All.Where(role => !roles.ContainsKey(role)))
             problems.Add($"no workload has the role {role} (Pipeline__Cluster__Roles).");
@@ -232,10 +244,11 @@ internal static class ManifestRules
 
     private static bool IsKnownSetting(string key)
     {
-        // Pipeline:Training:Refit:* belongs to RefitOptions, a section nested in the training role's.
-        if (key.StartsWith(Pipeline.Training.Refit.RefitOptions.SectionName + ":", StringComparison.OrdinalIgnoreCase))
-            return IsSettingOf(typeof(Pipeline.Training.Refit.RefitOptions), key.Split(':')[3..]);
+        // Pipeline:Training:Refit:* belongs to RefitOptions, a section nested in the training role's; likewise
+        // Pipeline:Cluster:Tls:* and Pipeline:Http:Auth:*.
         var parts = key.Split(':');
+        if (parts.Length > 3 && NestedSections.TryGetValue(string.Join(':', parts[..3]), out var nested))
+            return IsSettingOf(nested, parts[3..]);
         if (parts.Length < 3 || !Sections.TryGetValue($"{parts[0]}:{parts[1]}", out var type)) return false;
         return IsSettingOf(type, parts[2..]);
     }
@@ -424,10 +437,11 @@ internal static class ManifestRules
     }
 
     /// <summary>The node itself checks the configuration, as it does at start: building it must not fail.</summary>
-    private static void CheckTheNodeAcceptsIt(Workload workload, IReadOnlyDictionary<string, string?> config, List<string> problems)
+    private static void CheckTheNodeAcceptsIt(Workload workload, IReadOnlyDictionary<string, string?> config, List<object> typed, List<string> problems)
     {
         using var volumes = new TempFolder();
-        var settings = config.ToDictionary(entry => entry.Key, entry => StandInForMountedPath(workload, entry.Value, volumes.Path));
+        var standIns = new MountedFileStandIns(workload, typed, volumes.Path);
+        var settings = config.ToDictionary(entry => entry.Key, entry => standIns.For(entry.Value));
         try
         {
             using var host = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings })
@@ -438,25 +452,6 @@ internal static class ManifestRules
         {
             problems.Add($"{workload}: the node refuses its configuration: {e.Message}");
         }
-    }
-
-    /// <summary>
-    /// A path on one of the container's volumes becomes the same path under <paramref name="root"/>, where the test
-    /// creates it (a file when the volume is a Secret, which holds files; else a directory), as the volume would provide it.
-    /// </summary>
-    private static string? StandInForMountedPath(Workload workload, string? value, string root)
-    {
-        if (value is null || !value.StartsWith('/')) return value;
-        var mount = (Node(workload).VolumeMounts ?? []).FirstOrDefault(m => IsUnder(value, m.MountPath));
-        if (mount is null) return value;
-        var standIn = root + value;
-        if (workload.Pod.Volumes?.FirstOrDefault(v => v.Name == mount.Name)?.Secret is not null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(standIn)!);
-            File.WriteAllText(standIn, "stands in for a file from a Secret");
-        }
-        else Directory.CreateDirectory(standIn);
-        return standIn;
     }
 
     // ---- services, budgets, monitors ----

@@ -34,6 +34,12 @@ public sealed class ManifestTests
     private static void RemoveEnv(List<JsonObject> objects, string kind, string name, string variable) =>
         Node(objects, kind, name)["env"]!.AsArray().Remove(Env(objects, kind, name, variable));
 
+    private static JsonObject Volume(List<JsonObject> objects, string kind, string name, string volume) =>
+        PodSpec(objects, kind, name)["volumes"]!.AsArray().Select(v => v!.AsObject()).Single(v => v["name"]!.GetValue<string>() == volume);
+
+    private static JsonObject Mount(List<JsonObject> objects, string kind, string name, string volume) =>
+        Node(objects, kind, name)["volumeMounts"]!.AsArray().Select(v => v!.AsObject()).Single(v => v["name"]!.GetValue<string>() == volume);
+
     [Theory]
     [MemberData(nameof(Overlays))]
     public void An_overlay_renders_to_kubernetes_objects_that_follow_our_rules(string overlay)
@@ -73,6 +79,44 @@ public sealed class ManifestTests
         Assert.Equal("3", Env(objects, "StatefulSet", "training", "Pipeline__Cluster__RequiredContactPoints")["value"]!.GetValue<string>());
         Assert.Equal("kafka", Find(objects, "KafkaUser", "inspection-pipeline")["metadata"]!["namespace"]!.GetValue<string>());
         Assert.Equal("inspection", Find(objects, "PodMonitor", "pipeline")["metadata"]!["namespace"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_production_overlay_runs_remoting_over_mutual_tls_with_a_certificate_per_node_kind_from_one_CA()
+    {
+        var objects = DeployFiles.Render("production");
+
+        foreach (var (kind, name) in new[] { ("Deployment", "ingest"), ("Deployment", "scoring"), ("StatefulSet", "training") })
+        {
+            Assert.Equal("true", Env(objects, kind, name, "Pipeline__Cluster__Tls__Enabled")["value"]!.GetValue<string>());
+            Assert.Equal("/etc/pipeline/cluster-tls/ca.crt", Env(objects, kind, name, "Pipeline__Cluster__Tls__CaCertificatePath")["value"]!.GetValue<string>());
+            Assert.Equal($"pipeline-{name}-tls", Volume(objects, kind, name, "cluster-tls")["secret"]!["secretName"]!.GetValue<string>());
+            var certificate = Find(objects, "Certificate", $"pipeline-{name}-tls")["spec"]!;
+            Assert.Equal("pipeline-cluster-ca", certificate["issuerRef"]!["name"]!.GetValue<string>());
+        }
+        Assert.Equal("pipeline-cluster-ca", Find(objects, "Issuer", "pipeline-cluster-ca")["spec"]!["ca"]!["secretName"]!.GetValue<string>());
+        Assert.True(Find(objects, "Certificate", "pipeline-cluster-ca")["spec"]!["isCA"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void The_dev_overlay_runs_remoting_without_tls_and_only_training_holds_the_signing_keys()
+    {
+        var objects = DeployFiles.Render("dev");
+
+        Assert.DoesNotContain(objects, o => o["kind"]!.GetValue<string>() is "Certificate" or "Issuer");
+        Assert.DoesNotContain(Node(objects, "Deployment", "ingest")["env"]!.AsArray(), e => e!["name"]!.GetValue<string>().StartsWith("Pipeline__Cluster__Tls__", StringComparison.Ordinal));
+        Assert.Equal("pipeline-http-keys", Volume(objects, "StatefulSet", "training", "http-keys")["secret"]!["secretName"]!.GetValue<string>());
+        Assert.DoesNotContain(PodSpec(objects, "Deployment", "scoring")["volumes"]!.AsArray(), v => v!["name"]!.GetValue<string>() == "http-keys");
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void The_signing_keys_secret_the_rules_assume_is_the_one_docs_deploy_md_creates(string overlay)
+    {
+        var ns = Find(DeployFiles.Render(overlay), "StatefulSet", "training")["metadata"]!["namespace"]!.GetValue<string>();
+        var docs = File.ReadAllText(Path.Combine(DeployFiles.RepositoryRoot, "docs", "deploy.md"));
+
+        Assert.Contains($"kubectl create secret generic {ManifestRules.SigningKeysSecret} -n {ns} --from-file=", docs);
     }
 
     [Theory]
@@ -155,6 +199,26 @@ public sealed class ManifestTests
         { "password in the manifest", new("production", o => Env(o, "Deployment", "ingest", "Pipeline__Kafka__SaslPassword").Remove("valueFrom"), "Pipeline__Kafka__SaslPassword must come from a Secret") },
         { "brokers in the manifest", new("dev", o => { RemoveEnv(o, "Deployment", "ingest", "Pipeline__Kafka__BootstrapServers"); AddEnv(o, "Deployment", "ingest", "Pipeline__Kafka__BootstrapServers", "kafka:9092"); }, "Pipeline__Kafka__BootstrapServers must come from a Secret") },
         { "secret with values", new("dev", o => o.Add(new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "pipeline-kafka" }, ["stringData"] = new JsonObject { ["sasl.password"] = "hunter2" } }), "carries values in the manifests") },
+        // mutual TLS on remoting
+        { "tls on some nodes only", new("production", o => RemoveEnv(o, "Deployment", "scoring", "Pipeline__Cluster__Tls__Enabled"), "nodes with and without TLS cannot form one cluster") },
+        { "misspelt tls setting", new("production", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Cluster__Tls__CertPath", "/etc/pipeline/cluster-tls/tls.crt"), "Pipeline__Cluster__Tls__CertPath is not a setting the app reads") },
+        { "certificate under another name", new("production", o => Env(o, "StatefulSet", "training", "Pipeline__Cluster__Tls__CertificatePath")["value"] = "/etc/pipeline/cluster-tls/cert.pem", "but cert-manager writes the node's certificate as tls.crt") },
+        { "ca outside the secret", new("production", o => Env(o, "Deployment", "ingest", "Pipeline__Cluster__Tls__CaCertificatePath")["value"] = "/tmp/ca.crt", "Pipeline__Cluster__Tls__CaCertificatePath is /tmp/ca.crt, which is not in a mounted Secret") },
+        { "optional certificate", new("production", o => Volume(o, "Deployment", "scoring", "cluster-tls")["secret"]!["optional"] = true, "the certificate Secret pipeline-scoring-tls is mounted optional") },
+        { "certificate subPath", new("production", o => Mount(o, "Deployment", "ingest", "cluster-tls")["subPath"] = "tls.crt", "is mounted with subPath, which Kubernetes never updates") },
+        { "secret of no certificate", new("production", o => Volume(o, "Deployment", "scoring", "cluster-tls")["secret"]!["secretName"] = "pipeline-scoring-cert", "the Secret pipeline-scoring-cert it reads its TLS files from is made by no cert-manager Certificate") },
+        { "server-only certificate", new("production", o => Find(o, "Certificate", "pipeline-ingest-tls")["spec"]!["usages"] = new JsonArray("server auth", "digital signature"), "its usages lack 'client auth'") },
+        { "two CAs", new("production", o => Find(o, "Certificate", "pipeline-scoring-tls")["spec"]!["issuerRef"]!["name"] = "pipeline-selfsigned", "the nodes' certificates come from different issuers") },
+        { "self-signed node certificate", new("production", o => Find(o, "Certificate", "pipeline-scoring-tls")["spec"]!["issuerRef"]!["name"] = "pipeline-selfsigned", "is not a CA issuer (spec.ca)") },
+        { "no CA certificate", new("production", o => o.Remove(Find(o, "Certificate", "pipeline-cluster-ca")), "its CA Secret pipeline-cluster-ca is made by no Certificate with isCA: true") },
+        { "renewal after expiry", new("production", o => Find(o, "Certificate", "pipeline-training-tls")["spec"]!["renewBefore"] = "2400h", "renewBefore 2400h is not shorter than its duration 2160h") },
+        // access tokens
+        { "no signing keys", new("dev", o => RemoveEnv(o, "StatefulSet", "training", "Pipeline__Http__Auth__SigningKeysPath"), "the training role's control endpoints (refit, promote, rollback) would refuse every request") },
+        { "signing keys elsewhere", new("dev", o => Env(o, "StatefulSet", "training", "Pipeline__Http__Auth__SigningKeysPath")["value"] = "/etc/pipeline/keys", "where no Secret is mounted") },
+        { "signing keys subPath", new("production", o => Mount(o, "StatefulSet", "training", "http-keys")["subPath"] = "key-1", "the signing keys are mounted with subPath") },
+        { "signing keys from another secret", new("dev", o => Volume(o, "StatefulSet", "training", "http-keys")["secret"]!["secretName"] = "my-keys", "the signing keys come from Secret my-keys, which docs/deploy.md does not make") },
+        { "protected metrics scraped without a token", new("production", o => AddEnv(o, "StatefulSet", "training", "Pipeline__Http__Auth__ProtectMetrics", "true"), "PodMonitor pipeline scrapes StatefulSet training without a token") },
+        { "protected metrics by annotation", new("dev", o => AddEnv(o, "StatefulSet", "training", "Pipeline__Http__Auth__ProtectMetrics", "true"), "its prometheus.io/scrape annotation asks for scraping without a token") },
         // network policy
         { "open ingress", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["ingress"]!.AsArray().Add(new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) }), "an ingress rule without 'from'") },
         { "egress anywhere", new("dev", o => Find(o, "NetworkPolicy", "pipeline")["spec"]!["egress"]!.AsArray().Add(new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["port"] = 5432 }) }), "egress rule to any destination on ports [5432]") },

@@ -30,7 +30,10 @@ public sealed class HttpAuthenticationTests(SecuredTrainingNode node) : IClassFi
 
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, "/healthz")).Status);
         Assert.NotEqual(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, "/readyz")).Status);
-        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, "/metrics")).Status);
+        var metrics = await SendAsync(http, HttpMethod.Get, "/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.Status);
+        var expiry = new DateTimeOffset(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(node.Certificates.CertificatePath)).NotAfter.ToUniversalTime());
+        Assert.Contains($"\npipeline_cluster_tls_certificate_expiry_timestamp_seconds {expiry.ToUnixTimeSeconds()}\n", metrics.Body);
     }
 
     [Theory]
