@@ -30,8 +30,10 @@ public sealed class KubernetesBootstrapTests
     private const string Namespace = "inspection-test";
     private const string Selector = "app.kubernetes.io/part-of=bootstrap-test";
 
-    [Fact]
-    public async Task Two_pods_found_through_the_kubernetes_api_form_one_cluster()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // as the production overlay runs them: remoting over mutual TLS
+    public async Task Two_pods_found_through_the_kubernetes_api_form_one_cluster(bool tls)
     {
         // Pods are reached at their IP, never at a loopback address (the node refuses one), so the nodes use this
         // machine's own address.
@@ -53,7 +55,9 @@ public sealed class KubernetesBootstrapTests
         var previousKubeconfig = Environment.GetEnvironmentVariable("KUBECONFIG");
         Environment.SetEnvironmentVariable("KUBECONFIG", kubeconfig);
 
-        var nodes = management.Select(port => Node(podIp, port)).ToArray();
+        using var authority = Security.TestCertificateAuthority.Create("inspection cluster CA");
+        var nodes = management.Select(port => Node(podIp, port,
+            tls ? Security.NodeCertificateFiles.Write(Path.Combine(files.Path, $"tls-{port}"), authority.Issue($"pod-{port}"), authority).Settings() : [])).ToArray();
         try
         {
             await Task.WhenAll(nodes.Select(node => node.StartAsync()));
@@ -64,6 +68,7 @@ public sealed class KubernetesBootstrapTests
                 () => string.Join("; ", clusters.Select(cluster => $"{cluster.SelfAddress} sees [{string.Join(", ", cluster.State.Members)}]")) +
                       $"; API requests: [{string.Join(", ", api.Requests)}]");
 
+            Assert.All(clusters.SelectMany(cluster => cluster.State.Members), member => Assert.Equal(tls ? "akka.ssl.tcp" : "akka.tcp", member.Address.Protocol));
             Assert.NotEmpty(api.Requests);
             Assert.All(api.Requests, request => Assert.Equal(($"/api/v1/namespaces/{Namespace}/pods", Selector, "Bearer test-token"), request));
         }
@@ -101,7 +106,7 @@ public sealed class KubernetesBootstrapTests
         Assert.Equal([("10.0.0.1", (int?)8558), ("fd00::4", 8558)], targets.Select(target => (target.Host, target.Port)));
     }
 
-    private static IHost Node(IPAddress podIp, int managementPort)
+    private static IHost Node(IPAddress podIp, int managementPort, Dictionary<string, string?> settings)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -116,6 +121,7 @@ public sealed class KubernetesBootstrapTests
             [$"{HttpOptions.Section}:Port"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in settings) overrides[key] = value;
         return PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = overrides })
             .ConfigureAkka((akka, _) => akka.AddHocon("""
                 # Decide sooner than in production, where pods appear over seconds.

@@ -159,6 +159,26 @@ internal static partial class ManifestRules
     private sealed class MountedFileStandIns(Workload workload, List<object> typed, string root)
     {
         private static readonly Dictionary<string, TestCertificateAuthority> Authorities = [];
+        private static readonly Dictionary<string, (string Certificate, string Key)> IssuedPairs = [];
+
+        /// <summary>The certificate and key cert-manager would issue for <paramref name="certificate"/> (made once per spec: the rules run often).</summary>
+        private static (string Certificate, string Key) Issued(TestCertificateAuthority authority, CertManagerCertificate certificate)
+        {
+            var usages = (certificate.Spec.Usages ?? []).Select(usage => usage switch
+            {
+                "server auth" => new Oid("1.3.6.1.5.5.7.3.1"),
+                "client auth" => new Oid("1.3.6.1.5.5.7.3.2"),
+                _ => null,
+            }).OfType<Oid>().ToArray();
+            var cacheKey = $"{authority.Certificate.Thumbprint}/{certificate.Spec.CommonName ?? certificate.Metadata.Name}/{string.Join(",", usages.Select(usage => usage.Value))}";
+            lock (IssuedPairs)
+            {
+                if (IssuedPairs.TryGetValue(cacheKey, out var pair)) return pair;
+                using var issued = authority.Issue(certificate.Spec.CommonName ?? certificate.Metadata.Name, usages: usages.Length > 0 ? usages : null);
+                using var privateKey = issued.GetECDsaPrivateKey()!;
+                return IssuedPairs[cacheKey] = (issued.ExportCertificatePem(), privateKey.ExportPkcs8PrivateKeyPem());
+            }
+        }
 
         public string? For(string? value)
         {
@@ -194,22 +214,10 @@ internal static partial class ManifestRules
                 File.WriteAllText(path, authority.Certificate.ExportCertificatePem());
                 return true;
             }
-            var usages = (certificate.Spec.Usages ?? []).Select(usage => usage switch
-            {
-                "server auth" => new Oid("1.3.6.1.5.5.7.3.1"),
-                "client auth" => new Oid("1.3.6.1.5.5.7.3.2"),
-                _ => null,
-            }).OfType<Oid>().ToArray();
-            // Each file of the pair is written from its own issue; only a pair from the same issue belongs together, so
-            // both are written at once, next to each other, as cert-manager does.
-            using var issued = authority.Issue(certificate.Spec.CommonName ?? certificate.Metadata.Name, usages: usages.Length > 0 ? usages : null);
             var directory = Path.GetDirectoryName(path)!;
-            if (!File.Exists(Path.Combine(directory, "tls.crt")) || !File.Exists(Path.Combine(directory, "tls.key")))
-            {
-                File.WriteAllText(Path.Combine(directory, "tls.crt"), issued.ExportCertificatePem());
-                using var privateKey = issued.GetECDsaPrivateKey()!;
-                File.WriteAllText(Path.Combine(directory, "tls.key"), privateKey.ExportPkcs8PrivateKeyPem());
-            }
+            var (certificatePem, keyPem) = Issued(authority, certificate);
+            File.WriteAllText(Path.Combine(directory, "tls.crt"), certificatePem);
+            File.WriteAllText(Path.Combine(directory, "tls.key"), keyPem);
             return true;
         }
     }
