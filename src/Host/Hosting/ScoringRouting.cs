@@ -39,6 +39,6 @@ public static class ScoringRouting
         _ => message.GetType().Name,
     };
 
-    internal static void Start(ActorSystem system, IActorRegistry registry, IDependencyResolver resolver) =>
+    internal static void Start(ActorSystem system, IActorRegistry registry) =>
         registry.Register<ScoringEndpoint>(system.ActorOf(RouterProps(), RouterName));
 }
