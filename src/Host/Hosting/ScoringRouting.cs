@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Routing;
-using Akka.DependencyInjection;
 using Akka.Hosting;
 using Akka.Routing;
 using Pipeline.Shared.Cluster;
