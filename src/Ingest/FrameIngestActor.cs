@@ -50,7 +50,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly List<InFlightFrame> waitingForFrameSize = [];
     private readonly List<InFlightFrame> waitingForCapacity = [];
     private FrameConsumerLoop? consumer;
-    private IProducer<string, byte[]>? producer;
+    private TopicProducers? producers;
     private long nextTicket;
     private int? frameSize;
     private bool askingForFrameSize;
@@ -93,7 +93,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var self = Self;
-        producer = KafkaClients.CreateProducer(kafka, "ingest-results", loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
+        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
+            loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
             error => self.Tell(new ConsumerStopped(error)),
@@ -107,13 +108,13 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         // Closing commits what is done and leaves the group; flushing waits for acknowledgements: both block, so not
         // here. Frames still in flight are not committed and will be read again.
-        var (closingConsumer, closingProducer) = (consumer, producer);
-        (consumer, producer) = (null, null);
+        var (closingConsumer, closingProducers) = (consumer, producers);
+        (consumer, producers) = (null, null);
         closing.Track(Task.Run(() =>
         {
             closingConsumer?.Dispose();
-            closingProducer?.Flush(TimeSpan.FromSeconds(10));
-            closingProducer?.Dispose();
+            closingProducers?.Flush(TimeSpan.FromSeconds(10));
+            closingProducers?.Dispose();
         }));
     }
 
@@ -349,7 +350,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         try
         {
             foreach (var (topic, message) in messages)
-                producer!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
+                producers!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
         }
         catch (KafkaException e)
         {

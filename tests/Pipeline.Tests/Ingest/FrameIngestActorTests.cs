@@ -209,7 +209,7 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
 
     private void SendFrames(params FrameMetadata[] frames)
     {
-        using var producer = KafkaClients.CreateProducer(kafka, "test-camera");
+        using var producer = KafkaClients.CreateProducer(kafka, "test-camera", PipelineTopic.Frames);
         foreach (var frame in frames) producer.Produce(topics.Frames, FrameHeaders.CreateMessage(frame, Png));
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
     }
