@@ -121,13 +121,13 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private void Accept(ConsumeResult<string, byte[]> message)
     {
         var ticket = nextTicket++;
-        var parsed = FrameHeaders.Parse(message.Message.Headers, message.Message.Key);
+        var parsed = FrameHeaders.Parse(message.Message.Headers, message.Message.Key, options.HeaderLimits);
         if (!parsed.IsValid)
         {
             // Without trustworthy headers the frame has no camera to keep order in: out it goes at once.
             var unordered = new InFlightFrame(ticket, message, null, clock.GetUtcNow());
             frames.Add(ticket, unordered);
-            DeadLetter(unordered, parsed.Rejection.ReasonCode, parsed.Rejection.Detail);
+            DeadLetter(unordered, parsed.Rejection);
             Publish(unordered);
             return;
         }
@@ -320,9 +320,11 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail)
+    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => DeadLetter(frame, new FrameRejection(reasonCode, detail));
+
+    private void DeadLetter(InFlightFrame frame, FrameRejection why)
     {
-        frame.Outcome = new PublishDeadLetter(reasonCode, detail);
+        frame.Outcome = new PublishDeadLetter(why);
         frame.Prepared = null;
     }
 
@@ -341,7 +343,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         var messages = frame.Outcome switch
         {
             PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
-            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.ReasonCode, dead.Detail, clock.GetUtcNow()))],
+            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
             _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
         };
         var (self, ticket, attempt) = (Self, frame.Ticket, ++frame.PublishAttempts);
@@ -392,8 +394,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
                 metrics.ResultPublished(result.Result, now);
                 break;
             case PublishDeadLetter dead:
-                metrics.FrameDeadLettered(dead.ReasonCode);
-                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Detail, dead.ReasonCode);
+                metrics.FrameDeadLettered(dead.Why.ReasonCode);
+                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Why.Detail, dead.Why.ReasonCode);
                 break;
         }
     });
@@ -443,7 +445,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     private sealed record PublishResult(InspectionResult Result) : FrameOutcome;
 
-    private sealed record PublishDeadLetter(string ReasonCode, string Detail) : FrameOutcome;
+    private sealed record PublishDeadLetter(FrameRejection Why) : FrameOutcome;
 
     private sealed record FrameRead(ConsumeResult<string, byte[]> Message);
 

@@ -16,7 +16,14 @@ public static class FrameHeaderNames
 }
 
 /// <summary>Why a frame's key or headers cannot be used: a <see cref="DeadLetterReasons"/> code and a sentence.</summary>
-public sealed record FrameRejection(string ReasonCode, string Detail);
+public sealed record FrameRejection(string ReasonCode, string Detail)
+{
+    /// <summary>Headers over their size limit: left out of the dead letter (the detail names them).</summary>
+    public IReadOnlyList<string> WithheldHeaders { get; init; } = [];
+
+    /// <summary>The key is over its size limit: the dead letter has no key (the detail says so).</summary>
+    public bool KeyWithheld { get; init; }
+}
 
 /// <summary>The outcome of <see cref="FrameHeaders.Parse"/>: the frame's metadata, or why it is refused.</summary>
 public sealed record FrameParseResult
@@ -38,6 +45,8 @@ public sealed record FrameParseResult
     public static FrameParseResult Valid(FrameMetadata metadata) => new(metadata, null);
 
     public static FrameParseResult Rejected(string reasonCode, string detail) => new(null, new FrameRejection(reasonCode, detail));
+
+    public static FrameParseResult Rejected(FrameRejection rejection) => new(null, rejection);
 }
 
 /// <summary>
@@ -60,13 +69,30 @@ public static class FrameHeaders
         "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK",
     ];
 
+    /// <summary>Characters of a refused value quoted in a rejection's detail, at most.</summary>
+    public const int ExcerptLength = 48;
+
+    /// <summary>Oversized values named in one detail, at most (the rest are counted).</summary>
+    private const int MaxOversizedNamed = 4;
+
+    /// <summary><see cref="Parse(Headers?, string?, FrameHeaderLimits)"/> with <see cref="FrameHeaderLimits.Default"/>.</summary>
+    public static FrameParseResult Parse(Headers? headers, string? key) => Parse(headers, key, FrameHeaderLimits.Default);
+
     /// <summary>
     /// The metadata of a frame message with key <paramref name="key"/>, or the reason it cannot be used.
-    /// <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
-    /// (<c>1740816930123</c>); <c>label</c> is optional. Never throws for a bad frame.
+    /// A key or header over <paramref name="limits"/> is refused first (<c>invalid-header</c>, and withheld from the
+    /// dead letter). <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
+    /// (<c>1740816930123</c>); <c>label</c> is optional. Values quoted in a rejection are cut to
+    /// <see cref="ExcerptLength"/> characters. Never throws for a bad frame.
     /// </summary>
-    public static FrameParseResult Parse(Headers? headers, string? key)
+    public static FrameParseResult Parse(Headers? headers, string? key, FrameHeaderLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (Oversized(headers, key, limits) is { } oversized)
+        {
+            return FrameParseResult.Rejected(oversized);
+        }
+
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in KnownHeaders)
         {
@@ -98,13 +124,13 @@ public static class FrameHeaders
         if (string.IsNullOrWhiteSpace(key))
         {
             return FrameParseResult.Rejected(
-                DeadLetterReasons.MissingKey, $"The message has no key; it must be the camera id ('{cameraId}') so that a camera's frames stay in order.");
+                DeadLetterReasons.MissingKey, $"The message has no key; it must be the camera id ({Excerpt(cameraId)}) so that a camera's frames stay in order.");
         }
 
         if (!string.Equals(key.Trim(), cameraId, StringComparison.Ordinal))
         {
             return FrameParseResult.Rejected(
-                DeadLetterReasons.CameraIdMismatch, $"The message key '{key}' differs from header '{FrameHeaderNames.CameraId}' '{cameraId}'; both must name the camera.");
+                DeadLetterReasons.CameraIdMismatch, $"The message key {Excerpt(key)} differs from header '{FrameHeaderNames.CameraId}' {Excerpt(cameraId)}; both must name the camera.");
         }
 
         var capturedAtText = values[FrameHeaderNames.CapturedAt];
@@ -112,7 +138,7 @@ public static class FrameHeaders
         {
             return FrameParseResult.Rejected(
                 DeadLetterReasons.InvalidCapturedAt,
-                $"Header '{FrameHeaderNames.CapturedAt}' '{capturedAtText}' is neither an ISO 8601 date-time (2025-03-01T08:15:30.123Z) nor epoch milliseconds.");
+                $"Header '{FrameHeaderNames.CapturedAt}' {Excerpt(capturedAtText)} is neither an ISO 8601 date-time (2025-03-01T08:15:30.123Z) nor epoch milliseconds.");
         }
 
         var contentType = FrameContentTypes.All.FirstOrDefault(
@@ -121,7 +147,7 @@ public static class FrameHeaders
         {
             return FrameParseResult.Rejected(
                 DeadLetterReasons.UnsupportedContentType,
-                $"Header '{FrameHeaderNames.ContentType}' '{values[FrameHeaderNames.ContentType]}' is not one of {string.Join(", ", FrameContentTypes.All)}.");
+                $"Header '{FrameHeaderNames.ContentType}' {Excerpt(values[FrameHeaderNames.ContentType])} is not one of {string.Join(", ", FrameContentTypes.All)}.");
         }
 
         FrameLabel? label = null;
@@ -130,7 +156,7 @@ public static class FrameHeaders
             if (!TryParseLabel(labelText, out var parsed))
             {
                 return FrameParseResult.Rejected(
-                    DeadLetterReasons.UnknownLabel, $"Header '{FrameHeaderNames.Label}' '{labelText}' is not 'good' or 'defect' (or leave the header out).");
+                    DeadLetterReasons.UnknownLabel, $"Header '{FrameHeaderNames.Label}' {Excerpt(labelText)} is not 'good' or 'defect' (or leave the header out).");
             }
 
             label = parsed;
@@ -138,6 +164,65 @@ public static class FrameHeaders
 
         return FrameParseResult.Valid(new FrameMetadata(values[FrameHeaderNames.FrameId], cameraId, capturedAt, contentType, label));
     }
+
+    /// <summary>
+    /// <paramref name="text"/> quoted for a rejection's detail: at most <see cref="ExcerptLength"/> characters (then
+    /// "…"), control characters as '?', so that neither a huge value nor a line break reaches the dead letter or a log.
+    /// </summary>
+    public static string Excerpt(string text)
+    {
+        var cut = text.Length > ExcerptLength;
+        var shown = cut ? text[..(char.IsHighSurrogate(text[ExcerptLength - 1]) ? ExcerptLength - 1 : ExcerptLength)] : text;
+        var printable = string.Create(shown.Length, shown, (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++) span[i] = char.IsControl(source[i]) ? '?' : source[i];
+        });
+        return $"'{printable}{(cut ? "…" : "")}'";
+    }
+
+    /// <summary>The rejection for a key or headers over <paramref name="limits"/>, or null when all fit.</summary>
+    private static FrameRejection? Oversized(Headers? headers, string? key, FrameHeaderLimits limits)
+    {
+        var problems = new List<string>();
+        var withheld = new List<string>();
+        var keyBytes = key is null ? 0 : Encoding.UTF8.GetByteCount(key);
+        if (keyBytes > limits.MaxIdBytes)
+        {
+            problems.Add($"the message key is {keyBytes:N0} bytes, over the limit of {limits.MaxIdBytes:N0} for ids (Pipeline:Ingest:MaxIdBytes); it begins {Excerpt(key!)}");
+        }
+
+        foreach (var header in headers ?? [])
+        {
+            var nameBytes = Encoding.UTF8.GetByteCount(header.Key);
+            var valueBytes = header.GetValueBytes()?.Length ?? 0;
+            var isId = header.Key is FrameHeaderNames.FrameId or FrameHeaderNames.CameraId;
+            var (limit, setting) = isId ? (limits.MaxIdBytes, "for ids (Pipeline:Ingest:MaxIdBytes)") : (limits.MaxHeaderBytes, "for headers (Pipeline:Ingest:MaxHeaderBytes)");
+            string? problem = null;
+            if (nameBytes > limits.MaxHeaderBytes)
+            {
+                problem = $"a header name is {nameBytes:N0} bytes, over the limit of {limits.MaxHeaderBytes:N0} for headers (Pipeline:Ingest:MaxHeaderBytes); it begins {Excerpt(header.Key)}";
+            }
+            else if (valueBytes > limit)
+            {
+                problem = $"header '{header.Key}' is {valueBytes:N0} bytes, over the limit of {limit:N0} {setting}; it begins {Excerpt(Lenient(header.GetValueBytes()))}";
+            }
+
+            if (problem is null) continue;
+            problems.Add(problem);
+            if (!withheld.Contains(header.Key, StringComparer.Ordinal)) withheld.Add(header.Key);
+        }
+
+        if (problems.Count == 0) return null;
+        var named = problems.Take(MaxOversizedNamed).ToList();
+        if (problems.Count > named.Count) named.Add($"{problems.Count - named.Count} more values are over their limits too");
+        var sentence = string.Join("; ", named);
+        var detail = char.ToUpperInvariant(sentence[0]) + sentence[1..] + ". Values over their limit are left out of this dead letter.";
+        return new FrameRejection(DeadLetterReasons.InvalidHeader, detail) { WithheldHeaders = withheld, KeyWithheld = keyBytes > limits.MaxIdBytes };
+    }
+
+    /// <summary>The start of <paramref name="bytes"/> as text, invalid UTF-8 replaced, for an excerpt.</summary>
+    private static string Lenient(byte[]? bytes) =>
+        bytes is null ? "" : Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 4 * ExcerptLength));
 
     /// <summary>
     /// The headers of a frame message for producers (the camera simulator); <c>captured-at</c> is

@@ -37,6 +37,7 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
                 ["f-0004"] = (FrameHeaders.CreateMessage(sent[4].Metadata, png[..(png.Length / 2)]), DeadLetterReasons.UndecodableImage),
                 ["no-content-type"] = (Frame("no-content-type", "camera-1", png, without: FrameHeaderNames.ContentType), DeadLetterReasons.MissingHeader),
                 ["odd-label"] = (Frame("odd-label", "camera-2", png, label: "maybe"), DeadLetterReasons.UnknownLabel),
+                ["huge-camera"] = (Frame("huge-camera", new string('c', 100_000), png), DeadLetterReasons.InvalidHeader),
             };
             foreach (var (id, (message, _)) in refused.Where(entry => entry.Key != "f-0004")) line.SendRaw(message);
             var good = sent.Where(frame => !frame.Corrupt).ToArray();
@@ -102,10 +103,18 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
     private static void CheckDeadLetter(EventsContract contract, OutsideMessage letter, Message<string, byte[]> original, string reason, string framesTopic)
     {
         var where = $"{letter.Topic}/{letter.Partition}/{letter.Offset}";
-        Assert.Equal(original.Key, letter.Key);
+        var limits = FrameHeaderLimits.Default;
+        // A key or header over its limit is left out; everything else is as it came.
+        Assert.Equal(Encoding.UTF8.GetByteCount(original.Key) > limits.MaxIdBytes ? null : original.Key, letter.Key);
         Assert.Equal(original.Value, letter.Value);
         foreach (var header in original.Headers)
-            Assert.Equal(Encoding.UTF8.GetString(header.GetValueBytes()), letter.Header(header.Key));
+        {
+            var value = Encoding.UTF8.GetString(header.GetValueBytes());
+            var limit = header.Key is FrameHeaderNames.FrameId or FrameHeaderNames.CameraId ? limits.MaxIdBytes : limits.MaxHeaderBytes;
+            Assert.Equal(header.GetValueBytes().Length > limit ? null : value, letter.Header(header.Key));
+        }
+
+        Assert.True(letter.Headers.Sum(header => header.Key.Length + header.Value.Sum(value => value?.Length ?? 0)) < 2000, $"{where} carries large headers");
         foreach (var name in contract.DeadLetterHeaders)
             Assert.False(string.IsNullOrWhiteSpace(letter.Header(name)), $"{where} lacks header {name}");
         Assert.Contains(letter.Header(DeadLetters.ReasonHeader), contract.ReasonCodes);
