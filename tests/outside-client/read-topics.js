@@ -88,12 +88,12 @@ async function main() {
   });
 
   await consumer.disconnect().catch(() => {});
-  process.stdout.write(JSON.stringify({ messages }) + '\n');
   if (outcome.code !== 0) {
     const counts = [...options.topics].map(([topic, count]) => `${topic} ${readPerTopic.get(topic)} of ${count}`).join(', ');
     process.stderr.write(`read-topics: ${outcome.problem}; read ${counts}\n`);
   }
-  process.exit(outcome.code);
+  // Writes to a pipe are asynchronous: exit only once the whole output is out (process.exit would cut it at 64 KiB).
+  process.stdout.write(JSON.stringify({ messages }) + '\n', () => process.exit(outcome.code));
 }
 
 main().catch(error => {
