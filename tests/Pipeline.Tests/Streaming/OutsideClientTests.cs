@@ -22,6 +22,7 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
     [Fact]
     public async Task A_kafkajs_consumer_reads_results_anomalies_and_dead_letters_and_every_message_keeps_the_documented_contract()
     {
+        await OutsideClient.AssertInstalledAsync();
         var contract = EventsContract.Read();
         var line = rig.NewLine("outside");
         var port = TestNodes.FreePort();
