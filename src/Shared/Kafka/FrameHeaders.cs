@@ -72,9 +72,6 @@ public static class FrameHeaders
     /// <summary>Characters of a refused value quoted in a rejection's detail, at most.</summary>
     public const int ExcerptLength = 48;
 
-    /// <summary>Oversized values named in one detail, at most (the rest are counted).</summary>
-    private const int MaxOversizedNamed = 4;
-
     /// <summary><see cref="Parse(Headers?, string?, FrameHeaderLimits)"/> with <see cref="FrameHeaderLimits.Default"/>.</summary>
     public static FrameParseResult Parse(Headers? headers, string? key) => Parse(headers, key, FrameHeaderLimits.Default);
 
@@ -88,7 +85,7 @@ public static class FrameHeaders
     public static FrameParseResult Parse(Headers? headers, string? key, FrameHeaderLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        if (Oversized(headers, key, limits) is { } oversized)
+        if (limits.Refusal(headers, key) is { } oversized)
         {
             return FrameParseResult.Rejected(oversized);
         }
@@ -179,50 +176,6 @@ public static class FrameHeaders
         });
         return $"'{printable}{(cut ? "…" : "")}'";
     }
-
-    /// <summary>The rejection for a key or headers over <paramref name="limits"/>, or null when all fit.</summary>
-    private static FrameRejection? Oversized(Headers? headers, string? key, FrameHeaderLimits limits)
-    {
-        var problems = new List<string>();
-        var withheld = new List<string>();
-        var keyBytes = key is null ? 0 : Encoding.UTF8.GetByteCount(key);
-        if (keyBytes > limits.MaxIdBytes)
-        {
-            problems.Add($"the message key is {keyBytes:N0} bytes, over the limit of {limits.MaxIdBytes:N0} for ids (Pipeline:Ingest:MaxIdBytes); it begins {Excerpt(key!)}");
-        }
-
-        foreach (var header in headers ?? [])
-        {
-            var nameBytes = Encoding.UTF8.GetByteCount(header.Key);
-            var valueBytes = header.GetValueBytes()?.Length ?? 0;
-            var isId = header.Key is FrameHeaderNames.FrameId or FrameHeaderNames.CameraId;
-            var (limit, setting) = isId ? (limits.MaxIdBytes, "for ids (Pipeline:Ingest:MaxIdBytes)") : (limits.MaxHeaderBytes, "for headers (Pipeline:Ingest:MaxHeaderBytes)");
-            string? problem = null;
-            if (nameBytes > limits.MaxHeaderBytes)
-            {
-                problem = $"a header name is {nameBytes:N0} bytes, over the limit of {limits.MaxHeaderBytes:N0} for headers (Pipeline:Ingest:MaxHeaderBytes); it begins {Excerpt(header.Key)}";
-            }
-            else if (valueBytes > limit)
-            {
-                problem = $"header '{header.Key}' is {valueBytes:N0} bytes, over the limit of {limit:N0} {setting}; it begins {Excerpt(Lenient(header.GetValueBytes()))}";
-            }
-
-            if (problem is null) continue;
-            problems.Add(problem);
-            if (!withheld.Contains(header.Key, StringComparer.Ordinal)) withheld.Add(header.Key);
-        }
-
-        if (problems.Count == 0) return null;
-        var named = problems.Take(MaxOversizedNamed).ToList();
-        if (problems.Count > named.Count) named.Add($"{problems.Count - named.Count} more values are over their limits too");
-        var sentence = string.Join("; ", named);
-        var detail = char.ToUpperInvariant(sentence[0]) + sentence[1..] + ". Values over their limit are left out of this dead letter.";
-        return new FrameRejection(DeadLetterReasons.InvalidHeader, detail) { WithheldHeaders = withheld, KeyWithheld = keyBytes > limits.MaxIdBytes };
-    }
-
-    /// <summary>The start of <paramref name="bytes"/> as text, invalid UTF-8 replaced, for an excerpt.</summary>
-    private static string Lenient(byte[]? bytes) =>
-        bytes is null ? "" : Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 4 * ExcerptLength));
 
     /// <summary>
     /// The headers of a frame message for producers (the camera simulator); <c>captured-at</c> is
