@@ -49,7 +49,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly List<InFlightFrame> waitingForFrameSize = [];
     private readonly List<InFlightFrame> waitingForCapacity = [];
     private FrameConsumerLoop? consumer;
-    private IProducer<string, byte[]>? producer;
+    private TopicProducers? producers;
     private long nextTicket;
     private int? frameSize;
     private bool askingForFrameSize;
@@ -92,7 +92,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var self = Self;
-        producer = KafkaClients.CreateProducer(kafka, "ingest-results", loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
+        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
+            loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
             error => self.Tell(new ConsumerStopped(error)),
@@ -106,26 +107,26 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         // Closing commits what is done and leaves the group; flushing waits for acknowledgements: both block, so not
         // here. Frames still in flight are not committed and will be read again.
-        var (closingConsumer, closingProducer) = (consumer, producer);
-        (consumer, producer) = (null, null);
+        var (closingConsumer, closingProducers) = (consumer, producers);
+        (consumer, producers) = (null, null);
         closing.Track(Task.Run(() =>
         {
             closingConsumer?.Dispose();
-            closingProducer?.Flush(TimeSpan.FromSeconds(10));
-            closingProducer?.Dispose();
+            closingProducers?.Flush(TimeSpan.FromSeconds(10));
+            closingProducers?.Dispose();
         }));
     }
 
     private void Accept(ConsumeResult<string, byte[]> message)
     {
         var ticket = nextTicket++;
-        var parsed = FrameHeaders.Parse(message.Message.Headers, message.Message.Key);
+        var parsed = FrameHeaders.Parse(message.Message.Headers, message.Message.Key, options.HeaderLimits);
         if (!parsed.IsValid)
         {
             // Without trustworthy headers the frame has no camera to keep order in: out it goes at once.
             var unordered = new InFlightFrame(ticket, message, null, clock.GetUtcNow());
             frames.Add(ticket, unordered);
-            DeadLetter(unordered, parsed.Rejection.ReasonCode, parsed.Rejection.Detail);
+            DeadLetter(unordered, parsed.Rejection);
             Publish(unordered);
             return;
         }
@@ -318,9 +319,11 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail)
+    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => DeadLetter(frame, new FrameRejection(reasonCode, detail));
+
+    private void DeadLetter(InFlightFrame frame, FrameRejection why)
     {
-        frame.Outcome = new PublishDeadLetter(reasonCode, detail);
+        frame.Outcome = new PublishDeadLetter(why);
         frame.Prepared = null;
     }
 
@@ -339,7 +342,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         var messages = frame.Outcome switch
         {
             PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
-            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.ReasonCode, dead.Detail, clock.GetUtcNow()))],
+            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
             _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
         };
         var (self, ticket, attempt) = (Self, frame.Ticket, ++frame.PublishAttempts);
@@ -348,7 +351,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         try
         {
             foreach (var (topic, message) in messages)
-                producer!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
+                producers!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
         }
         catch (KafkaException e)
         {
@@ -390,8 +393,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
                 metrics.ResultPublished(result.Result, now);
                 break;
             case PublishDeadLetter dead:
-                metrics.FrameDeadLettered(dead.ReasonCode);
-                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Detail, dead.ReasonCode);
+                metrics.FrameDeadLettered(dead.Why.ReasonCode);
+                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Why.Detail, dead.Why.ReasonCode);
                 break;
         }
     });
@@ -441,7 +444,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     private sealed record PublishResult(InspectionResult Result) : FrameOutcome;
 
-    private sealed record PublishDeadLetter(string ReasonCode, string Detail) : FrameOutcome;
+    private sealed record PublishDeadLetter(FrameRejection Why) : FrameOutcome;
 
     private sealed record FrameRead(ConsumeResult<string, byte[]> Message);
 

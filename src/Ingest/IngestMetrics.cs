@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Pipeline.Shared.Kafka;
 
@@ -8,16 +8,22 @@ namespace Pipeline.Ingest;
 /// Ingest's instruments on the meter <see cref="MeterName"/> (exported on <c>/metrics</c> as <c>pipeline_ingest_*</c>).
 /// One instance per process; safe to use from the consuming thread, the actor and the producer's delivery thread at once.
 /// </summary>
+/// <remarks>
+/// The counters are observable counters over totals kept here, reported whole at every collection, not increments:
+/// an exporter that drops a series nobody updated for a while (prometheus-net unpublishes them after
+/// <c>MetricsExpireAfter</c>, 5 minutes by default) would otherwise start it again from 0 at the next increment and
+/// lose every count before it. A total reported whole cannot lose one.
+/// </remarks>
 public sealed class IngestMetrics : IDisposable
 {
     public const string MeterName = "Pipeline.Ingest";
 
     private readonly bool ownsMeter;
-    private readonly Counter<long> framesConsumed;
-    private readonly Counter<long> framesDeadLettered;
-    private readonly Counter<long> resultsPublished;
-    private readonly Counter<long> anomalies;
-    private readonly Counter<long> scoringRetries;
+    private readonly Totals framesConsumed = new(null);
+    private readonly Totals framesDeadLettered = new("reason");
+    private readonly Totals resultsPublished = new("verdict");
+    private readonly Totals anomalies = new("camera");
+    private readonly Totals scoringRetries = new("cause");
     private readonly Histogram<double> endToEndLatency;
     private readonly Lock gate = new();
     private readonly Dictionary<object, Func<(int InFlight, long Lag)>> sources = [];
@@ -27,11 +33,11 @@ public sealed class IngestMetrics : IDisposable
     {
         ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        framesConsumed = Meter.CreateCounter<long>("pipeline.ingest.frames_consumed", "{frame}", "Frames read from the frames topic.");
-        framesDeadLettered = Meter.CreateCounter<long>("pipeline.ingest.frames_dead_lettered", "{frame}", "Frames sent to the dead-letter topic, by reason.");
-        resultsPublished = Meter.CreateCounter<long>("pipeline.ingest.results_published", "{frame}", "Results acknowledged by Kafka, by verdict.");
-        anomalies = Meter.CreateCounter<long>("pipeline.ingest.anomalies", "{frame}", "Anomalous results acknowledged by Kafka, by camera.");
-        scoringRetries = Meter.CreateCounter<long>("pipeline.ingest.scoring_retries", "{frame}", "Frames sent to scoring again, by cause.");
+        Meter.CreateObservableCounter("pipeline.ingest.frames_consumed", framesConsumed.Measurements, "{frame}", "Frames read from the frames topic.");
+        Meter.CreateObservableCounter("pipeline.ingest.frames_dead_lettered", framesDeadLettered.Measurements, "{frame}", "Frames sent to the dead-letter topic (acknowledged by Kafka), by reason.");
+        Meter.CreateObservableCounter("pipeline.ingest.results_published", resultsPublished.Measurements, "{frame}", "Results acknowledged by Kafka, by verdict.");
+        Meter.CreateObservableCounter("pipeline.ingest.anomalies", anomalies.Measurements, "{frame}", "Anomalous results acknowledged by Kafka, by camera.");
+        Meter.CreateObservableCounter("pipeline.ingest.scoring_retries", scoringRetries.Measurements, "{frame}", "Frames sent to scoring again, by cause.");
         endToEndLatency = Meter.CreateHistogram<double>("pipeline.ingest.end_to_end_latency", "s", "From a frame's captured-at to its result acknowledged by Kafka.");
         Meter.CreateObservableGauge("pipeline.ingest.frames_in_flight", () => Sum(source => source.InFlight), "{frame}", "Frames read and not yet done (result or dead letter acknowledged).");
         Meter.CreateObservableGauge("pipeline.ingest.consumer_lag", () => Sum(source => source.Lag), "{message}", "Messages in the assigned partitions of the frames topic not yet read (high watermark minus position).");
@@ -50,16 +56,16 @@ public sealed class IngestMetrics : IDisposable
         });
     }
 
-    internal void FrameConsumed() => framesConsumed.Add(1);
+    internal void FrameConsumed() => framesConsumed.Add("");
 
-    internal void FrameDeadLettered(string reason) => framesDeadLettered.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    internal void FrameDeadLettered(string reason) => framesDeadLettered.Add(reason);
 
-    internal void ScoringRetried(string cause) => scoringRetries.Add(1, new KeyValuePair<string, object?>("cause", cause));
+    internal void ScoringRetried(string cause) => scoringRetries.Add(cause);
 
     internal void ResultPublished(InspectionResult result, DateTimeOffset acknowledgedAt)
     {
-        resultsPublished.Add(1, new KeyValuePair<string, object?>("verdict", result.Verdict == InspectionVerdict.Anomalous ? "anomalous" : "good"));
-        if (result.Verdict == InspectionVerdict.Anomalous) anomalies.Add(1, new KeyValuePair<string, object?>("camera", result.CameraId));
+        resultsPublished.Add(result.Verdict == InspectionVerdict.Anomalous ? "anomalous" : "good");
+        if (result.Verdict == InspectionVerdict.Anomalous) anomalies.Add(result.CameraId);
         endToEndLatency.Record(Math.Max(0, (acknowledgedAt - result.CapturedAt).TotalSeconds));
     }
 
@@ -71,6 +77,18 @@ public sealed class IngestMetrics : IDisposable
     public void Dispose()
     {
         if (ownsMeter) Meter.Dispose();
+    }
+
+    /// <summary>A running total per value of one tag (or one total without a tag), reported whole.</summary>
+    private sealed class Totals(string? tag)
+    {
+        private readonly ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
+
+        public void Add(string value) => counts.AddOrUpdate(value, 1, (_, count) => count + 1);
+
+        public IEnumerable<Measurement<long>> Measurements() => counts.Select(entry => tag is null
+            ? new Measurement<long>(entry.Value)
+            : new Measurement<long>(entry.Value, new KeyValuePair<string, object?>(tag, entry.Key)));
     }
 
     private sealed class Unregistration(Action undo) : IDisposable

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Pipeline.Shared.Kafka;
 
 namespace Pipeline.Ingest;
 
@@ -24,6 +25,15 @@ public sealed class IngestOptions
     public long MaxImagePixels { get; set; } = 50_000_000;
 
     /// <summary>
+    /// Largest key, <c>frame-id</c> and <c>camera-id</c> accepted, in bytes (UTF-8): every result and dead letter
+    /// repeats them. Larger ones are dead-lettered as <c>invalid-header</c>, without the oversized value.
+    /// </summary>
+    public int MaxIdBytes { get; set; } = FrameHeaderLimits.DefaultMaxIdBytes;
+
+    /// <summary>Largest value of any other header (and name of any header) accepted, in bytes; larger ones are dead-lettered likewise.</summary>
+    public int MaxHeaderBytes { get; set; } = FrameHeaderLimits.DefaultMaxHeaderBytes;
+
+    /// <summary>
     /// How often a frame is sent again after the model failed on its batch, before it is dead-lettered as
     /// <c>scoring-failed</c>. Frames interrupted by a scorer that stopped, or unanswered, are retried without limit:
     /// the frame is not at fault.
@@ -35,6 +45,9 @@ public sealed class IngestOptions
 
     /// <summary>Pause before a retry (scoring or publishing); doubles per attempt up to ten times this.</summary>
     public int RetryDelayMilliseconds { get; set; } = 500;
+
+    /// <summary>The key and header limits as <see cref="FrameHeaders.Parse(Confluent.Kafka.Headers?, string?, FrameHeaderLimits)"/> takes them.</summary>
+    public FrameHeaderLimits HeaderLimits => new(MaxIdBytes, MaxHeaderBytes);
 
     public TimeSpan ScoringTimeout => TimeSpan.FromMilliseconds(ScoringTimeoutMilliseconds);
 
@@ -54,6 +67,10 @@ public sealed class IngestOptions
             problems.Add($"{Section}:MaxFrameBytes is {MaxFrameBytes}; use at least 1 (10 MiB by default).");
         if (MaxImagePixels < 1)
             problems.Add($"{Section}:MaxImagePixels is {MaxImagePixels}; use at least 1 (50 megapixels by default).");
+        if (MaxIdBytes < 1)
+            problems.Add($"{Section}:MaxIdBytes is {MaxIdBytes}; use at least 1 ({FrameHeaderLimits.DefaultMaxIdBytes} by default).");
+        if (MaxHeaderBytes < 1)
+            problems.Add($"{Section}:MaxHeaderBytes is {MaxHeaderBytes}; use at least 1 ({FrameHeaderLimits.DefaultMaxHeaderBytes} by default).");
         if (MaxScoringAttempts < 1)
             problems.Add($"{Section}:MaxScoringAttempts is {MaxScoringAttempts}; use at least 1.");
         if (ScoringTimeoutMilliseconds < 100)

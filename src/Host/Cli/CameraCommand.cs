@@ -66,7 +66,7 @@ public static class CameraCommand
 
             progress.Report(new WorkProgress("camera", 0, frames.Count)); // starts the rate's clock
             // librdkafka's own log (connection trouble, for example) goes to standard error.
-            using var producer = KafkaClients.CreateProducer(kafka, ClientPurpose);
+            using var producer = KafkaClients.CreateProducer(kafka, ClientPurpose, PipelineTopic.Frames);
             var summary = await CameraStream.RunAsync(producer, destination, frames, options, token);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -127,7 +127,7 @@ public static class StreamingDemo
             var publishing = options.PublishMidStream is { } plan
                 ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
                 : Task.CompletedTask;
-            using var producer = KafkaClients.CreateProducer(kafkaOptions, "demo-cameras");
+            using var producer = KafkaClients.CreateProducer(kafkaOptions, "demo-cameras", PipelineTopic.Frames);
             report($"{options.Cameras} camera(s) send {frames.Count} frames at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}");
             var sent = await CameraStream.RunAsync(producer, topics.Frames, frames, new CameraStreamOptions { FramesPerSecond = options.FramesPerSecond > 0 ? options.FramesPerSecond : null }, cancellation);
             if (!sent.AllDelivered)

@@ -7,7 +7,8 @@ namespace Pipeline.Shared.Kafka;
 /// <summary>
 /// Dead-letter messages: a frame that cannot be inspected goes to the dead-letter topic exactly as it
 /// came (same key, same value bytes, its headers), plus headers that say why, from where and when,
-/// so it can be examined and replayed.
+/// so it can be examined and replayed. The one exception: a key or header over its size limit is left
+/// out, so that an oversized value is never copied (the detail names it and quotes its start).
 /// </summary>
 public static class DeadLetters
 {
@@ -32,8 +33,15 @@ public static class DeadLetters
     /// <param name="reasonCode">A <see cref="DeadLetterReasons"/> code.</param>
     /// <param name="detail">What was wrong, for people.</param>
     /// <param name="at">When; now when not given.</param>
+    /// <param name="withheldHeaders">Headers left out (values over their size limit; the detail names them).</param>
+    /// <param name="withholdKey">Leave the key out (over its size limit): the dead letter has none.</param>
     public static Message<string, byte[]> Create(
-        ConsumeResult<string, byte[]> original, string reasonCode, string detail, DateTimeOffset? at = null)
+        ConsumeResult<string, byte[]> original,
+        string reasonCode,
+        string detail,
+        DateTimeOffset? at = null,
+        IReadOnlyCollection<string>? withheldHeaders = null,
+        bool withholdKey = false)
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentException.ThrowIfNullOrWhiteSpace(reasonCode);
@@ -44,7 +52,7 @@ public static class DeadLetters
         var headers = new Headers();
         foreach (var header in source.Headers ?? [])
         {
-            if (!header.Key.StartsWith(HeaderPrefix, StringComparison.Ordinal))
+            if (!header.Key.StartsWith(HeaderPrefix, StringComparison.Ordinal) && withheldHeaders?.Contains(header.Key) != true)
             {
                 headers.Add(header.Key, header.GetValueBytes());
             }
@@ -54,12 +62,15 @@ public static class DeadLetters
         headers.Add(DetailHeader, Encoding.UTF8.GetBytes(detail));
         headers.Add(SourceHeader, Encoding.UTF8.GetBytes(Source(original)));
         headers.Add(AtHeader, Encoding.UTF8.GetBytes((at ?? DateTimeOffset.UtcNow).ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)));
-        return new Message<string, byte[]> { Key = source.Key, Value = source.Value, Headers = headers };
+        return new Message<string, byte[]> { Key = withholdKey ? null! : source.Key, Value = source.Value, Headers = headers };
     }
 
-    /// <summary>The dead-letter message for a frame whose key or headers were refused by <see cref="FrameHeaders.Parse"/>.</summary>
+    /// <summary>
+    /// The dead-letter message for a frame whose key or headers were refused by <see cref="FrameHeaders.Parse(Headers?, string?, FrameHeaderLimits)"/>;
+    /// what was over its size limit is left out (<see cref="FrameRejection.WithheldHeaders"/>, <see cref="FrameRejection.KeyWithheld"/>).
+    /// </summary>
     public static Message<string, byte[]> Create(ConsumeResult<string, byte[]> original, FrameRejection rejection, DateTimeOffset? at = null) =>
-        Create(original, rejection.ReasonCode, rejection.Detail, at);
+        Create(original, rejection.ReasonCode, rejection.Detail, at, rejection.WithheldHeaders, rejection.KeyWithheld);
 
     private static string Source(ConsumeResult<string, byte[]> original) =>
         $"{original.Topic}/{original.Partition.Value}/{original.Offset.Value}";

@@ -16,7 +16,14 @@ public static class FrameHeaderNames
 }
 
 /// <summary>Why a frame's key or headers cannot be used: a <see cref="DeadLetterReasons"/> code and a sentence.</summary>
-public sealed record FrameRejection(string ReasonCode, string Detail);
+public sealed record FrameRejection(string ReasonCode, string Detail)
+{
+    /// <summary>Headers over their size limit: left out of the dead letter (the detail names them).</summary>
+    public IReadOnlyList<string> WithheldHeaders { get; init; } = [];
+
+    /// <summary>The key is over its size limit: the dead letter has no key (the detail says so).</summary>
+    public bool KeyWithheld { get; init; }
+}
 
 /// <summary>The outcome of <see cref="FrameHeaders.Parse"/>: the frame's metadata, or why it is refused.</summary>
 public sealed record FrameParseResult
@@ -38,6 +45,8 @@ public sealed record FrameParseResult
     public static FrameParseResult Valid(FrameMetadata metadata) => new(metadata, null);
 
     public static FrameParseResult Rejected(string reasonCode, string detail) => new(null, new FrameRejection(reasonCode, detail));
+
+    public static FrameParseResult Rejected(FrameRejection rejection) => new(null, rejection);
 }
 
 /// <summary>
@@ -60,13 +69,27 @@ public static class FrameHeaders
         "yyyy-MM-dd' 'HH:mm:ss.FFFFFFFK",
     ];
 
+    /// <summary>Characters of a refused value quoted in a rejection's detail, at most.</summary>
+    public const int ExcerptLength = 48;
+
+    /// <summary><see cref="Parse(Headers?, string?, FrameHeaderLimits)"/> with <see cref="FrameHeaderLimits.Default"/>.</summary>
+    public static FrameParseResult Parse(Headers? headers, string? key) => Parse(headers, key, FrameHeaderLimits.Default);
+
     /// <summary>
     /// The metadata of a frame message with key <paramref name="key"/>, or the reason it cannot be used.
-    /// <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
-    /// (<c>1740816930123</c>); <c>label</c> is optional. Never throws for a bad frame.
+    /// A key or header over <paramref name="limits"/> is refused first (<c>invalid-header</c>, and withheld from the
+    /// dead letter). <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
+    /// (<c>1740816930123</c>); <c>label</c> is optional. Values quoted in a rejection are cut to
+    /// <see cref="ExcerptLength"/> characters. Never throws for a bad frame.
     /// </summary>
-    public static FrameParseResult Parse(Headers? headers, string? key)
+    public static FrameParseResult Parse(Headers? headers, string? key, FrameHeaderLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        if (limits.Refusal(headers, key) is { } oversized)
+        {
+            return FrameParseResult.Rejected(oversized);
+        }
+
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var name in KnownHeaders)
         {
@@ -98,13 +121,13 @@ public static class FrameHeaders
         if (string.IsNullOrWhiteSpace(key))
         {
             return FrameParseResult.Rejected(
-                DeadLetterReasons.MissingKey, $"The message has no key; it must be the camera id ('{cameraId}') so that a camera's frames stay in order.");
+                DeadLetterReasons.MissingKey, $"The message has no key; it must be the camera id ({Excerpt(cameraId)}) so that a camera's frames stay in order.");
         }
 
         if (!string.Equals(key.Trim(), cameraId, StringComparison.Ordinal))
         {
             return FrameParseResult.Rejected(
-                DeadLetterReasons.CameraIdMismatch, $"The message key '{key}' differs from header '{FrameHeaderNames.CameraId}' '{cameraId}'; both must name the camera.");
+                DeadLetterReasons.CameraIdMismatch, $"The message key {Excerpt(key)} differs from header '{FrameHeaderNames.CameraId}' {Excerpt(cameraId)}; both must name the camera.");
         }
 
         var capturedAtText = values[FrameHeaderNames.CapturedAt];
@@ -112,7 +135,7 @@ public static class FrameHeaders
         {
             return FrameParseResult.Rejected(
                 DeadLetterReasons.InvalidCapturedAt,
-                $"Header '{FrameHeaderNames.CapturedAt}' '{capturedAtText}' is neither an ISO 8601 date-time (2025-03-01T08:15:30.123Z) nor epoch milliseconds.");
+                $"Header '{FrameHeaderNames.CapturedAt}' {Excerpt(capturedAtText)} is neither an ISO 8601 date-time (2025-03-01T08:15:30.123Z) nor epoch milliseconds.");
         }
 
         var contentType = FrameContentTypes.All.FirstOrDefault(
@@ -121,7 +144,7 @@ public static class FrameHeaders
         {
             return FrameParseResult.Rejected(
                 DeadLetterReasons.UnsupportedContentType,
-                $"Header '{FrameHeaderNames.ContentType}' '{values[FrameHeaderNames.ContentType]}' is not one of {string.Join(", ", FrameContentTypes.All)}.");
+                $"Header '{FrameHeaderNames.ContentType}' {Excerpt(values[FrameHeaderNames.ContentType])} is not one of {string.Join(", ", FrameContentTypes.All)}.");
         }
 
         FrameLabel? label = null;
@@ -130,13 +153,28 @@ public static class FrameHeaders
             if (!TryParseLabel(labelText, out var parsed))
             {
                 return FrameParseResult.Rejected(
-                    DeadLetterReasons.UnknownLabel, $"Header '{FrameHeaderNames.Label}' '{labelText}' is not 'good' or 'defect' (or leave the header out).");
+                    DeadLetterReasons.UnknownLabel, $"Header '{FrameHeaderNames.Label}' {Excerpt(labelText)} is not 'good' or 'defect' (or leave the header out).");
             }
 
             label = parsed;
         }
 
         return FrameParseResult.Valid(new FrameMetadata(values[FrameHeaderNames.FrameId], cameraId, capturedAt, contentType, label));
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> quoted for a rejection's detail: at most <see cref="ExcerptLength"/> characters (then
+    /// "…"), control characters as '?', so that neither a huge value nor a line break reaches the dead letter or a log.
+    /// </summary>
+    public static string Excerpt(string text)
+    {
+        var cut = text.Length > ExcerptLength;
+        var shown = cut ? text[..(char.IsHighSurrogate(text[ExcerptLength - 1]) ? ExcerptLength - 1 : ExcerptLength)] : text;
+        var printable = string.Create(shown.Length, shown, (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++) span[i] = char.IsControl(source[i]) ? '?' : source[i];
+        });
+        return $"'{printable}{(cut ? "…" : "")}'";
     }
 
     /// <summary>

@@ -21,12 +21,13 @@ public static class KafkaClients
     private const int DefaultReceiveMessageMaxBytes = 100_000_000;
 
     /// <summary>
-    /// Producer settings: <c>enable.idempotence=true</c>, <c>acks=all</c>, lz4 compression (cheap; JSON
-    /// and BMP frames shrink a lot, JPEG/PNG frames pass nearly unchanged), <c>message.max.bytes</c>
-    /// from <see cref="KafkaOptions.MaxMessageBytes"/>.
+    /// Settings of a producer that writes <paramref name="topic"/>: <c>enable.idempotence=true</c>, <c>acks=all</c>,
+    /// the topic's codec from <see cref="KafkaOptions.Compression"/> (librdkafka compresses per producer, not per
+    /// topic), <c>message.max.bytes</c> from <see cref="KafkaOptions.MaxMessageBytes"/>.
     /// </summary>
     /// <param name="purpose">What the producer is for ("results", "camera-simulator"); appended to the client id.</param>
-    public static ProducerConfig ProducerConfig(KafkaOptions options, string purpose)
+    /// <param name="topic">The topic it writes; a producer for several topics is <see cref="CreateProducers"/>.</param>
+    public static ProducerConfig ProducerConfig(KafkaOptions options, string purpose, PipelineTopic topic)
     {
         ThrowIfInvalid(options.Validate(), "producer");
         var config = new ProducerConfig(CommonSettings(options, purpose))
@@ -34,7 +35,7 @@ public static class KafkaClients
             EnableIdempotence = true,
             Acks = Acks.All,
             LingerMs = LingerMilliseconds,
-            CompressionType = CompressionType.Lz4,
+            CompressionType = options.Compression.CodecOf(topic),
             MessageMaxBytes = options.MaxMessageBytes,
         };
         return config;
@@ -64,12 +65,43 @@ public static class KafkaClients
     }
 
     /// <summary>
-    /// An idempotent producer (<see cref="ProducerConfig"/>). Errors and librdkafka's log go to
-    /// <paramref name="logger"/> when one is given (to standard error otherwise).
+    /// An idempotent producer for <paramref name="topic"/> (<see cref="ProducerConfig"/>). Errors and librdkafka's log
+    /// go to <paramref name="logger"/> when one is given (to standard error otherwise).
     /// </summary>
-    public static IProducer<string, byte[]> CreateProducer(KafkaOptions options, string purpose, ILogger? logger = null)
+    public static IProducer<string, byte[]> CreateProducer(KafkaOptions options, string purpose, PipelineTopic topic, ILogger? logger = null) =>
+        Build(ProducerConfig(options, purpose, topic), logger);
+
+    /// <summary>
+    /// Producers for <paramref name="topics"/>: one per codec they use (<see cref="KafkaOptions.Compression"/>), so that
+    /// each topic is written in its own codec; client ids <c>&lt;purpose&gt;</c>, or <c>&lt;purpose&gt;-&lt;codec&gt;</c>
+    /// when there are several.
+    /// </summary>
+    public static TopicProducers CreateProducers(KafkaOptions options, string purpose, IEnumerable<PipelineTopic> topics, ILogger? logger = null)
     {
-        var builder = new ProducerBuilder<string, byte[]>(ProducerConfig(options, purpose));
+        ThrowIfInvalid(options.Validate(), "producer");
+        var byCodec = topics.Distinct().GroupBy(options.Compression.CodecOf).ToArray();
+        var producers = new Dictionary<string, IProducer<string, byte[]>>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var group in byCodec)
+            {
+                var name = byCodec.Length == 1 ? purpose : $"{purpose}-{group.Key.ToString().ToLowerInvariant()}";
+                var producer = Build(ProducerConfig(options, name, group.First()), logger);
+                foreach (var topic in group) producers[options.Topics.NameOf(topic)] = producer;
+            }
+        }
+        catch
+        {
+            foreach (var producer in producers.Values.Distinct()) producer.Dispose();
+            throw;
+        }
+
+        return new TopicProducers(producers);
+    }
+
+    private static IProducer<string, byte[]> Build(ProducerConfig config, ILogger? logger)
+    {
+        var builder = new ProducerBuilder<string, byte[]>(config);
         if (logger is not null)
         {
             builder.SetErrorHandler((producer, error) => LogError(logger, producer.Name, error));

@@ -37,6 +37,8 @@ public sealed class KafkaOptions
         ["sasl.password"] = nameof(SaslPassword),
         ["ssl.ca.location"] = nameof(SslCaLocation),
         ["message.max.bytes"] = nameof(MaxMessageBytes),
+        ["compression.type"] = $"{nameof(Compression)}:<topic>",
+        ["compression.codec"] = $"{nameof(Compression)}:<topic>",
     };
 
     /// <summary>Comma-separated <c>host:port</c> list of brokers to start from.</summary>
@@ -79,6 +81,9 @@ public sealed class KafkaOptions
     /// <summary>Topic names (section <c>Kafka:Topics</c>).</summary>
     public TopicNames Topics { get; set; } = new();
 
+    /// <summary>The compression codec producers use on each topic (section <c>Kafka:Compression</c>).</summary>
+    public TopicCompression Compression { get; set; } = new();
+
     /// <summary>A copy of these options with consumer group <paramref name="group"/> (and a copy of <see cref="Extra"/>).</summary>
     public KafkaOptions WithConsumerGroup(string group)
     {
@@ -111,6 +116,7 @@ public sealed class KafkaOptions
 
         ValidateExtra(problems);
         problems.AddRange(Topics.Validate());
+        problems.AddRange(Compression.Validate());
         return problems;
     }
 

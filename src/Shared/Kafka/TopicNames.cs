@@ -2,6 +2,17 @@ using System.Text.RegularExpressions;
 
 namespace Pipeline.Shared.Kafka;
 
+/// <summary>The pipeline's streams, by what they carry; <see cref="TopicNames"/> names them, <see cref="TopicCompression"/> says how they are compressed.</summary>
+public enum PipelineTopic
+{
+    Frames,
+    Results,
+    Anomalies,
+    DeadLetter,
+    Labels,
+    ModelEvents,
+}
+
 /// <summary>
 /// The one place that names the pipeline's topics. Bound from configuration section
 /// <c>Kafka:Topics</c> (as <see cref="KafkaOptions.Topics"/>); the defaults are the names in
@@ -29,6 +40,18 @@ public sealed partial class TopicNames
 
     /// <summary>Model lifecycle events (<see cref="ModelEvent"/>): published, rejected, adopted or refused versions; keyed by version.</summary>
     public string ModelEvents { get; set; } = "model-events";
+
+    /// <summary>The name of <paramref name="topic"/>.</summary>
+    public string NameOf(PipelineTopic topic) => topic switch
+    {
+        PipelineTopic.Frames => Frames,
+        PipelineTopic.Results => Results,
+        PipelineTopic.Anomalies => Anomalies,
+        PipelineTopic.DeadLetter => DeadLetter,
+        PipelineTopic.Labels => Labels,
+        PipelineTopic.ModelEvents => ModelEvents,
+        _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, "Not one of the pipeline's topics."),
+    };
 
     /// <summary>The topics a result is published to: the results topic always, the anomalies topic too when it is anomalous.</summary>
     public IReadOnlyList<string> DestinationsOf(InspectionResult result) =>

@@ -14,7 +14,7 @@ public interface IModelEventSink
 /// <summary>Publishes model events to the model-events topic with an idempotent producer; delivery failures are logged.</summary>
 public sealed class ModelEventsPublisher(KafkaOptions options, ILogger logger) : IModelEventSink, IDisposable
 {
-    private readonly IProducer<string, byte[]> producer = KafkaClients.CreateProducer(options, "model-events", logger);
+    private readonly IProducer<string, byte[]> producer = KafkaClients.CreateProducer(options, "model-events", PipelineTopic.ModelEvents, logger);
     private readonly string topic = options.Topics.ModelEvents;
 
     public void Publish(ModelEvent modelEvent)

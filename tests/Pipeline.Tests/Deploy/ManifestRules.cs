@@ -636,6 +636,8 @@ internal static partial class ManifestRules
                 problems.Add($"KafkaTopic {topic.Metadata.Name}: min.insync.replicas {minInSync} is more than its {topic.Spec.Replicas} replicas; producers with acks=all would fail.");
             if (topic.Spec.Partitions < 1 || topic.Spec.Replicas < 1)
                 problems.Add($"KafkaTopic {topic.Metadata.Name} needs at least one partition and replica.");
+            if (Text(topic, "compression.type") is not "producer")
+                problems.Add($"KafkaTopic {topic.Metadata.Name} {(Text(topic, "compression.type") is { } codec ? $"has compression.type {codec}" : "sets no compression.type, so the broker's default applies")}; set producer, so that the topic keeps the codec of Pipeline:Kafka:Compression, which readers expect (docs/events.md).");
         }
 
         var maxMessageBytes = configs.Select(c => long.Parse(EffectiveSetting(c.Config!, KafkaOptions.SectionName, "MaxMessageBytes", new KafkaOptions()), CultureInfo.InvariantCulture)).DefaultIfEmpty(KafkaOptions.DefaultMaxMessageBytes).Max();
@@ -676,6 +678,9 @@ internal static partial class ManifestRules
         topic.Spec.Config?.TryGetValue(key, out var value) == true
             ? value.ValueKind == JsonValueKind.Number ? value.GetInt64() : long.Parse(value.GetString()!, CultureInfo.InvariantCulture)
             : null;
+
+    private static string? Text(KafkaTopic topic, string key) =>
+        topic.Spec.Config?.TryGetValue(key, out var value) == true ? value.ToString() : null;
 
     private static string? Label(IDictionary<string, string>? labels, string key) =>
         labels is not null && labels.TryGetValue(key, out var value) ? value : null;

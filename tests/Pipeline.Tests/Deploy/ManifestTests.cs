@@ -229,6 +229,8 @@ public sealed class ManifestTests
         { "missing topic", new("dev", o => o.Remove(Find(o, "KafkaTopic", "anomalies")), "no KafkaTopic declares topic anomalies") },
         { "missing training topic", new("production", o => o.Remove(Find(o, "KafkaTopic", "model-events")), "no KafkaTopic declares topic model-events") },
         { "small frames", new("dev", o => Find(o, "KafkaTopic", "frames")["spec"]!["config"]!["max.message.bytes"] = 1048576, "allows messages of 1048576 bytes") },
+        { "recompressed results", new("production", o => Find(o, "KafkaTopic", "inspection-results")["spec"]!["config"]!["compression.type"] = "lz4", "KafkaTopic inspection-results has compression.type lz4; set producer") },
+        { "broker's codec", new("dev", o => Find(o, "KafkaTopic", "anomalies")["spec"]!["config"]!.AsObject().Remove("compression.type"), "KafkaTopic anomalies sets no compression.type, so the broker's default applies") },
         { "renamed topic", new("dev", o => { AddEnv(o, "Deployment", "ingest", "Pipeline__Kafka__Topics__Results", "results-v2"); AddEnv(o, "StatefulSet", "training", "Pipeline__Kafka__Topics__Results", "results-v2"); }, "no KafkaTopic declares topic results-v2") },
         { "more ingest than partitions", new("production", o => Find(o, "Deployment", "ingest")["spec"]!["replicas"] = 13, "has 13 replicas but topic frames only 12 partitions") },
         { "in-sync above replicas", new("dev", o => Find(o, "KafkaTopic", "frames-dead-letter")["spec"]!["config"]!["min.insync.replicas"] = 2, "min.insync.replicas 2 is more than its 1 replicas") },

@@ -1,5 +1,7 @@
+using System.Text;
 using Akka.Actor;
 using Akka.TestKit;
+using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Ingest;
 using Pipeline.Shared.Imaging;
@@ -7,6 +9,7 @@ using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Scoring;
 using Pipeline.Simulation;
 using ClusterCollection = Pipeline.Tests.Cluster.ClusterCollection;
+using Pipeline.Tests.Imaging;
 using Pipeline.Tests.Kafka;
 using Xunit;
 
@@ -184,17 +187,97 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         Assert.Equal(new[] { "earlier", "later" }, watcher.Results.Select(result => result.FrameId));
     }
 
+    [Fact]
+    public async Task A_frame_with_a_megabyte_key_and_camera_id_is_dead_lettered_without_them_and_never_scored()
+    {
+        using var watcher = new InspectionStreamWatcher(kafka);
+        StartIngest();
+        var camera = new string('c', 1024 * 1024);
+        SendRaw([Raw("huge-camera", camera, Png), Raw("after", "camera-1", Png)]);
+
+        Answer(Scored(ExpectScoreFrame("after"), score: 0.25)); // the frame before it never reached scoring
+
+        Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= 1 && w.Results.Count >= 1, Patience), "the dead letter or the result did not arrive");
+        var dead = Assert.Single(watcher.DeadLetters);
+        Assert.Equal(("huge-camera", null, DeadLetterReasons.InvalidHeader), (dead.FrameId, dead.CameraId, dead.Reason));
+        Assert.Contains("the message key is 1,048,576 bytes, over the limit of 256", dead.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.True(dead.Detail.Length < 600, dead.Detail);
+        Assert.Equal("after", Assert.Single(watcher.Results).FrameId);
+    }
+
+    [Fact]
+    public async Task Every_dead_letter_is_counted_once_under_its_reason_on_metrics_however_long_apart_they_come()
+    {
+        // /metrics as prometheus-net exports it, dropping series idle for 1 s instead of 5 minutes.
+        using var exported = new ExportedMetrics(metrics.Meter, TimeSpan.FromSeconds(1));
+        using var watcher = new InspectionStreamWatcher(kafka);
+        StartIngest(Options(maxScoringAttempts: 1, maxFrameBytes: 4000, maxImagePixels: 5000));
+
+        var firstRound = SendOneFrameOfEveryDeadLetterKind("a");
+        Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= firstRound, Patience), $"{watcher.DeadLetters.Count} of {firstRound} dead letters arrived");
+        await AwaitNoFrameInFlight();
+        await exported.AwaitExpiryAsync(Patience);
+
+        var secondRound = SendOneFrameOfEveryDeadLetterKind("b");
+        Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= firstRound + secondRound, Patience),
+            $"{watcher.DeadLetters.Count} of {firstRound + secondRound} dead letters arrived");
+        await AwaitNoFrameInFlight();
+
+        var published = watcher.DeadLetters.GroupBy(letter => letter.Reason).ToDictionary(g => g.Key, g => (double)g.Count());
+        var counted = await exported.ScrapeAsync("pipeline_ingest_pipeline_ingest_frames_dead_lettered", "reason");
+        Assert.Equal(published.OrderBy(p => p.Key), counted.OrderBy(c => c.Key));
+        Assert.Equal(4, published[DeadLetterReasons.UndecodableImage]); // a zero-byte frame and one that is not an image, twice
+        Assert.Equal(4, published[DeadLetterReasons.InvalidHeader]);
+        Assert.Equal(firstRound + secondRound, counted.Values.Sum());
+    }
+
+    /// <summary>
+    /// Sends one frame refused for each reason a frame can be refused for (two for some), ids starting with
+    /// <paramref name="round"/>, answers scoring for the two that get that far, and returns how many were sent.
+    /// Expects the options of the test above (one scoring attempt, 4000 bytes and 5000 pixels at most).
+    /// </summary>
+    private int SendOneFrameOfEveryDeadLetterKind(string round)
+    {
+        var largePicture = ImageEncoding.ToPng(TestPictures.Uniform(100, 100, (10, 20, 30)));
+        var bad = new List<Message<string, byte[]>>
+        {
+            Raw($"{round}-missing-key", $"{round}-camera-1", Png, key: null),
+            Raw($"{round}-missing-header", $"{round}-camera-2", Png, without: FrameHeaderNames.ContentType),
+            Raw($"{round}-not-utf-8", $"{round}-camera-3", Png, replace: (FrameHeaderNames.Label, [0xC3, 0x28])),
+            Raw($"{round}-{new string('x', 300)}", $"{round}-camera-4", Png),
+            Raw($"{round}-camera-id-mismatch", $"{round}-camera-5", Png, key: $"{round}-camera-50"),
+            Raw($"{round}-invalid-captured-at", $"{round}-camera-6", Png, replace: (FrameHeaderNames.CapturedAt, Encoding.UTF8.GetBytes("yesterday"))),
+            Raw($"{round}-unknown-label", $"{round}-camera-7", Png, replace: (FrameHeaderNames.Label, Encoding.UTF8.GetBytes("maybe"))),
+            Raw($"{round}-unsupported-content-type", $"{round}-camera-8", Png, replace: (FrameHeaderNames.ContentType, Encoding.UTF8.GetBytes("image/gif"))),
+            Raw($"{round}-not-an-image", $"{round}-camera-9", Encoding.UTF8.GetBytes("this is not an image")),
+            Raw($"{round}-zero-bytes", $"{round}-camera-10", []),
+            Raw($"{round}-too-many-bytes", $"{round}-camera-11", new byte[4001]),
+            Raw($"{round}-too-many-pixels", $"{round}-camera-12", largePicture),
+            Raw($"{round}-model-failed", $"{round}-camera-13", Png),
+            Raw($"{round}-refused", $"{round}-camera-14", Png),
+        };
+        SendRaw(bad);
+
+        var sent = new[] { ExpectScoreFrame(), ExpectScoreFrame() }.ToDictionary(frame => frame.FrameId);
+        Answer(Failed(sent[$"{round}-model-failed"], ScoringFailureKind.ModelFailed));
+        Answer(Failed(sent[$"{round}-refused"], ScoringFailureKind.InvalidFrame));
+        return bad.Count;
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
         if (disposing) metrics.Dispose();
     }
 
-    private static IngestOptions Options(int maxScoringAttempts = 3, int scoringTimeoutMilliseconds = 30_000) => new()
+    private static IngestOptions Options(
+        int maxScoringAttempts = 3, int scoringTimeoutMilliseconds = 30_000, int maxFrameBytes = 10 * 1024 * 1024, long maxImagePixels = 50_000_000) => new()
     {
         RetryDelayMilliseconds = 50,
         MaxScoringAttempts = maxScoringAttempts,
         ScoringTimeoutMilliseconds = scoringTimeoutMilliseconds,
+        MaxFrameBytes = maxFrameBytes,
+        MaxImagePixels = maxImagePixels,
     };
 
     /// <summary>Starts the actor and answers its question for the frame size: 32 px, model v1.</summary>
@@ -209,9 +292,46 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
 
     private void SendFrames(params FrameMetadata[] frames)
     {
-        using var producer = KafkaClients.CreateProducer(kafka, "test-camera");
+        using var producer = KafkaClients.CreateProducer(kafka, "test-camera", PipelineTopic.Frames);
         foreach (var frame in frames) producer.Produce(topics.Frames, FrameHeaders.CreateMessage(frame, Png));
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>
+    /// A frame message of camera <paramref name="camera"/> with the contract's headers, then broken as asked: another
+    /// key (or none), a header left out, a header's value replaced (or added) as raw bytes.
+    /// </summary>
+    private static Message<string, byte[]> Raw(
+        string id, string camera, byte[] value, string? key = "", string? without = null, (string Name, byte[] Value)? replace = null)
+    {
+        var message = FrameHeaders.CreateMessage(Frame(id, camera), value);
+        message.Key = key == "" ? camera : key!;
+        if (without is not null) message.Headers.Remove(without);
+        if (replace is { } header)
+        {
+            message.Headers.Remove(header.Name);
+            message.Headers.Add(header.Name, header.Value);
+        }
+
+        return message;
+    }
+
+    private void SendRaw(IEnumerable<Message<string, byte[]>> messages)
+    {
+        using var producer = KafkaClients.CreateProducer(kafka, "test-camera", PipelineTopic.Frames);
+        foreach (var message in messages) producer.Produce(topics.Frames, message);
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Waits until the actor has no frame whose outcome Kafka has not acknowledged (so its metrics are final).</summary>
+    private async Task AwaitNoFrameInFlight()
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while ((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).FramesInFlight > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"frames were still in flight after {Patience.TotalSeconds} s");
+            await Task.Delay(50);
+        }
     }
 
     private ScoreFrame ExpectScoreFrame(string? frameId = null)

@@ -54,6 +54,24 @@ public class DeadLettersTests
     }
 
     [Fact]
+    public void A_dead_letter_leaves_out_the_key_and_headers_that_were_over_their_limit_and_keeps_the_rest()
+    {
+        var camera = new string('c', 1024 * 1024);
+        var frame = FrameHeaders.CreateMessage(new FrameMetadata("f-9", camera, DateTimeOffset.UnixEpoch, FrameContentTypes.Jpeg), [1, 2, 3]);
+        var rejection = FrameHeaders.Parse(frame.Headers, frame.Key).Rejection!;
+
+        var deadLetter = DeadLetters.Create(Consumed(frame), rejection, At);
+
+        Assert.Null(deadLetter.Key);
+        Assert.Equal([1, 2, 3], deadLetter.Value);
+        Assert.False(deadLetter.Headers.TryGetLastBytes(FrameHeaderNames.CameraId, out _));
+        Assert.Equal("f-9", Header(deadLetter, FrameHeaderNames.FrameId));
+        Assert.Equal(FrameContentTypes.Jpeg, Header(deadLetter, FrameHeaderNames.ContentType));
+        Assert.Equal(DeadLetterReasons.InvalidHeader, Header(deadLetter, DeadLetters.ReasonHeader));
+        Assert.True(deadLetter.Headers.Sum(h => h.Key.Length + (h.GetValueBytes()?.Length ?? 0)) < 1000, "the dead letter still carries a large value");
+    }
+
+    [Fact]
     public void A_dead_letter_of_a_dead_letter_replaces_the_old_reason()
     {
         var first = DeadLetters.Create(

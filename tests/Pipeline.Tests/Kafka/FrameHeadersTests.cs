@@ -184,6 +184,79 @@ public class FrameHeadersTests
     }
 
     [Fact]
+    public void A_megabyte_key_equal_to_a_megabyte_camera_id_is_refused_naming_the_limit_without_copying_them()
+    {
+        var camera = new string('c', 1024 * 1024);
+        var headers = HeadersOf(ValidHeaders().Select(h => h.Item1 == "camera-id" ? (h.Item1, camera) : h).ToArray());
+
+        var rejection = Rejection(headers, camera);
+
+        Assert.Equal(DeadLetterReasons.InvalidHeader, rejection.ReasonCode);
+        Assert.Contains("message key is 1,048,576 bytes, over the limit of 256", rejection.Detail);
+        Assert.Contains("header 'camera-id' is 1,048,576 bytes, over the limit of 256", rejection.Detail);
+        Assert.Contains("Pipeline:Ingest:MaxIdBytes", rejection.Detail);
+        Assert.True(rejection.Detail.Length < 600, $"the detail is {rejection.Detail.Length} characters: {rejection.Detail}");
+        Assert.True(rejection.KeyWithheld);
+        Assert.Equal(["camera-id"], rejection.WithheldHeaders);
+    }
+
+    [Fact]
+    public void A_ten_kilobyte_frame_id_is_refused_and_one_at_the_limit_is_accepted()
+    {
+        Headers WithFrameId(string id) => HeadersOf(ValidHeaders().Select(h => h.Item1 == "frame-id" ? (h.Item1, id) : h).ToArray());
+
+        var rejection = Rejection(WithFrameId(new string('f', 10 * 1024)));
+
+        Assert.Equal(DeadLetterReasons.InvalidHeader, rejection.ReasonCode);
+        Assert.StartsWith("Header 'frame-id' is 10,240 bytes, over the limit of 256 for ids", rejection.Detail);
+        Assert.Contains($"it begins '{new string('f', FrameHeaders.ExcerptLength)}…'", rejection.Detail);
+        Assert.Equal(["frame-id"], rejection.WithheldHeaders);
+        Assert.False(rejection.KeyWithheld);
+        Assert.True(FrameHeaders.Parse(WithFrameId(new string('f', 256)), "cam-7").IsValid);
+        Assert.True(FrameHeaders.Parse(WithFrameId(new string('é', 128)), "cam-7").IsValid); // 256 bytes of UTF-8
+        Assert.False(FrameHeaders.Parse(WithFrameId(new string('é', 129)), "cam-7").IsValid);
+    }
+
+    [Fact]
+    public void Other_headers_and_header_names_over_their_limit_are_refused_even_outside_the_contract()
+    {
+        var bigTimestamp = HeadersOf(ValidHeaders(capturedAt: new string('1', 9000)));
+        var bigTrace = HeadersOf([.. ValidHeaders(), ("traceparent", new string('t', 8193))]);
+        var bigName = HeadersOf([.. ValidHeaders(), (new string('n', 8193), "x")]);
+
+        Assert.Contains("header 'captured-at' is 9,000 bytes, over the limit of 8,192 for headers (Pipeline:Ingest:MaxHeaderBytes)", Rejection(bigTimestamp).Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(["traceparent"], Rejection(bigTrace).WithheldHeaders);
+        Assert.Contains("header name is 8,193 bytes", Rejection(bigName).Detail);
+        Assert.True(FrameHeaders.Parse(HeadersOf([.. ValidHeaders(), ("baggage", new string('b', 8192))]), "cam-7").IsValid);
+    }
+
+    [Fact]
+    public void The_limits_are_configurable()
+    {
+        var limits = new FrameHeaderLimits(MaxIdBytes: 4, MaxHeaderBytes: 64);
+
+        var rejection = FrameHeaders.Parse(HeadersOf(ValidHeaders()), "cam-7", limits).Rejection!;
+
+        Assert.Equal(DeadLetterReasons.InvalidHeader, rejection.ReasonCode);
+        Assert.Contains("message key is 5 bytes, over the limit of 4", rejection.Detail);
+        Assert.Equal(["frame-id", "camera-id"], rejection.WithheldHeaders);
+        Assert.True(FrameHeaders.Parse(HeadersOf(ValidHeaders()), "cam-7", new FrameHeaderLimits(MaxIdBytes: 6, MaxHeaderBytes: 64)).IsValid);
+    }
+
+    [Fact]
+    public void Refused_values_are_quoted_short_and_without_line_breaks()
+    {
+        var label = "scratched\n" + new string('s', 500);
+
+        var rejection = Rejection(HeadersOf([.. ValidHeaders(), ("label", label)]));
+
+        Assert.Equal(DeadLetterReasons.UnknownLabel, rejection.ReasonCode);
+        Assert.Contains($"'scratched?{new string('s', FrameHeaders.ExcerptLength - 10)}…'", rejection.Detail);
+        Assert.DoesNotContain("\n", rejection.Detail);
+        Assert.True(rejection.Detail.Length < 200, rejection.Detail);
+    }
+
+    [Fact]
     public void The_last_of_repeated_headers_counts()
     {
         var headers = HeadersOf([.. ValidHeaders(), ("frame-id", "f-0002")]);

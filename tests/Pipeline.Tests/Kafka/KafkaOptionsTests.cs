@@ -110,6 +110,9 @@ public class KafkaOptionsTests
         { o => o.Topics.Anomalies = "inspection-results", "Pipeline:Kafka:Topics:Results and Pipeline:Kafka:Topics:Anomalies all name topic 'inspection-results'" },
         { o => o.Topics.Frames = "camera frames", "Pipeline:Kafka:Topics:Frames 'camera frames' is not a legal Kafka topic name" },
         { o => o.Topics.Labels = "", "Pipeline:Kafka:Topics:Labels is empty" },
+        { o => o.Compression.Results = "brotli", "Pipeline:Kafka:Compression:Results 'brotli' is not a compression codec; use one of none, gzip, snappy, lz4, zstd" },
+        { o => o.Extra["compression.type"] = "lz4", "Pipeline:Kafka:Extra:compression.type duplicates a typed option; set Pipeline:Kafka:Compression:<topic> instead" },
+        { o => o.Extra["compression.codec"] = "lz4", "Pipeline:Kafka:Extra:compression.codec duplicates a typed option" },
     };
 
     [Theory]
@@ -137,7 +140,7 @@ public class KafkaOptionsTests
         options.SslCaLocation = folder.Write("ca.pem", [1]);
 
         Assert.Empty(options.ValidateForConsumer());
-        var producer = KafkaClients.ProducerConfig(options, "results");
+        var producer = KafkaClients.ProducerConfig(options, "results", PipelineTopic.Results);
         Assert.Equal("sasl_ssl", producer.Get("security.protocol"));
         Assert.Equal("SCRAM-SHA-256", producer.Get("sasl.mechanism"));
         Assert.Equal("secret", producer.SaslPassword);
@@ -147,15 +150,60 @@ public class KafkaOptionsTests
     [Fact]
     public void Producers_are_idempotent_wait_for_all_replicas_and_fit_images()
     {
-        var config = KafkaClients.ProducerConfig(Valid(), "results");
+        var config = KafkaClients.ProducerConfig(Valid(), "results", PipelineTopic.Results);
 
         Assert.True(config.EnableIdempotence);
         Assert.Equal(Acks.All, config.Acks);
-        Assert.Equal(CompressionType.Lz4, config.CompressionType);
         Assert.Equal(KafkaOptions.DefaultMaxMessageBytes, config.MessageMaxBytes);
         Assert.True(config.LingerMs <= 10);
         Assert.Equal("inspection-pipeline-results", config.ClientId);
         Assert.Equal("kafka-0:9092,kafka-1:9092", config.BootstrapServers);
+    }
+
+    [Fact]
+    public void By_default_json_topics_are_gzip_and_image_topics_uncompressed_codecs_every_common_client_reads()
+    {
+        var options = Valid();
+
+        var codecs = Enum.GetValues<PipelineTopic>().ToDictionary(topic => topic, topic => KafkaClients.ProducerConfig(options, "test", topic).CompressionType);
+
+        Assert.Equal(CompressionType.None, codecs[PipelineTopic.Frames]);
+        Assert.Equal(CompressionType.None, codecs[PipelineTopic.DeadLetter]);
+        Assert.Equal(CompressionType.Gzip, codecs[PipelineTopic.Results]);
+        Assert.Equal(CompressionType.Gzip, codecs[PipelineTopic.Anomalies]);
+        Assert.Equal(CompressionType.Gzip, codecs[PipelineTopic.Labels]);
+        Assert.Equal(CompressionType.Gzip, codecs[PipelineTopic.ModelEvents]);
+    }
+
+    [Fact]
+    public void Each_topics_codec_binds_from_the_compression_section()
+    {
+        var options = Configuration(new()
+        {
+            ["Pipeline:Kafka:BootstrapServers"] = "kafka-0:9092",
+            ["Pipeline:Kafka:Compression:Results"] = "ZSTD",
+            ["Pipeline:Kafka:Compression:DeadLetter"] = "lz4",
+        }).GetSection(KafkaOptions.SectionName).Get<KafkaOptions>()!;
+
+        Assert.Empty(options.Validate());
+        Assert.Equal(CompressionType.Zstd, KafkaClients.ProducerConfig(options, "ingest", PipelineTopic.Results).CompressionType);
+        Assert.Equal(CompressionType.Lz4, KafkaClients.ProducerConfig(options, "ingest", PipelineTopic.DeadLetter).CompressionType);
+        Assert.Equal(CompressionType.Gzip, KafkaClients.ProducerConfig(options, "ingest", PipelineTopic.Anomalies).CompressionType);
+    }
+
+    [Fact]
+    public void A_role_writing_topics_of_two_codecs_gets_one_producer_per_codec()
+    {
+        var options = new KafkaOptions { BootstrapServers = "127.0.0.1:1" };
+
+        using var producers = KafkaClients.CreateProducers(options, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter]);
+
+        Assert.Equal(2, producers.Producers.Count);
+        Assert.Same(producers.ProducerOf("inspection-results"), producers.ProducerOf("anomalies"));
+        Assert.NotSame(producers.ProducerOf("inspection-results"), producers.ProducerOf("frames-dead-letter"));
+        Assert.StartsWith("inspection-pipeline-ingest-gzip", producers.ProducerOf("anomalies").Name, StringComparison.Ordinal);
+        Assert.StartsWith("inspection-pipeline-ingest-none", producers.ProducerOf("frames-dead-letter").Name, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => producers.ProducerOf("frames"));
     }
 
     [Fact]
@@ -179,7 +227,7 @@ public class KafkaOptionsTests
     [Fact]
     public void Invalid_options_make_no_client()
     {
-        var error = Assert.Throws<ArgumentException>(() => KafkaClients.CreateProducer(new KafkaOptions(), "results"));
+        var error = Assert.Throws<ArgumentException>(() => KafkaClients.CreateProducer(new KafkaOptions(), "results", PipelineTopic.Results));
 
         Assert.Contains("Pipeline:Kafka:BootstrapServers is empty", error.Message);
     }

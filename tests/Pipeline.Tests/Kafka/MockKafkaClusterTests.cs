@@ -102,7 +102,7 @@ public class MockKafkaClusterTests
         var options = OptionsFor(cluster, "scoring");
         var frames = Enumerable.Range(0, 6).SelectMany(camera => Enumerable.Range(0, 10).Select(index => Frame(camera, index))).ToList();
 
-        using (var producer = KafkaClients.CreateProducer(options, "camera-simulator"))
+        using (var producer = KafkaClients.CreateProducer(options, "camera-simulator", PipelineTopic.Frames))
         {
             var deliveries = await Task.WhenAll(frames.Select(f => producer.ProduceAsync("frames", FrameHeaders.CreateMessage(f, ImageBytes(f.FrameId))))).WaitAsync(Patience);
             Assert.All(deliveries, d => Assert.Equal(PersistenceStatus.Persisted, d.Status));
@@ -161,7 +161,7 @@ public class MockKafkaClusterTests
         new Random(5).NextBytes(image);
         var frame = new FrameMetadata("big-1", "cam-1", DateTimeOffset.UnixEpoch, FrameContentTypes.Bmp, FrameLabel.Good);
 
-        using var producer = KafkaClients.CreateProducer(options, "ingest");
+        using var producer = KafkaClients.CreateProducer(options, "ingest", PipelineTopic.DeadLetter);
         Assert.Equal(PersistenceStatus.Persisted, (await producer.ProduceAsync("frames", FrameHeaders.CreateMessage(frame, image)).WaitAsync(Patience)).Status);
 
         using var consumer = KafkaClients.CreateConsumer(options);
@@ -194,7 +194,7 @@ public class MockKafkaClusterTests
         Message<string, byte[]> Result(int i) => new() { Key = $"cam-{i}", Value = BitConverter.GetBytes(i) };
         TopicPartition PartitionOf(int i) => new("results", i % 3);
 
-        using (var producer = KafkaClients.CreateProducer(options, "scoring"))
+        using (var producer = KafkaClients.CreateProducer(options, "scoring", PipelineTopic.Results))
         {
             using var admin = new DependentAdminClientBuilder(producer.Handle).Build();
             var leaders = admin.GetMetadata("results", Patience).Topics.Single().Partitions.ToDictionary(p => p.PartitionId, p => p.Leader);
@@ -229,7 +229,7 @@ public class MockKafkaClusterTests
         var megabyte = new byte[1024 * 1024];
         new Random(3).NextBytes(megabyte);
 
-        using (var producer = KafkaClients.CreateProducer(options, "camera-simulator"))
+        using (var producer = KafkaClients.CreateProducer(options, "camera-simulator", PipelineTopic.Frames))
         {
             for (var i = 0; i < 8; i++)
             {
@@ -249,7 +249,7 @@ public class MockKafkaClusterTests
     {
         // Nothing listens on port 1: the producer's connection attempts fail at once.
         var logger = new RecordingLogger();
-        using var producer = KafkaClients.CreateProducer(new KafkaOptions { BootstrapServers = "127.0.0.1:1" }, "unreachable", logger);
+        using var producer = KafkaClients.CreateProducer(new KafkaOptions { BootstrapServers = "127.0.0.1:1" }, "unreachable", PipelineTopic.Results, logger);
 
         var deadline = DateTime.UtcNow + Patience;
         while (!logger.Entries.Any(e => e.Level >= LogLevel.Warning) && DateTime.UtcNow < deadline)

@@ -46,7 +46,7 @@ public sealed class CameraStreamTests : IDisposable
         var frames = Enumerable.Range(1, 5).SelectMany(n => new[] { Frame("camera-1", n, FrameLabel.Good), Frame("camera-2", n), Frame("camera-3", n, FrameLabel.Defect) }).ToList();
         var before = DateTimeOffset.UtcNow;
 
-        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator", PipelineTopic.Frames);
         var summary = await CameraStream.RunAsync(producer, "frames", frames, new CameraStreamOptions(), CancellationToken.None).WaitAsync(Patience);
 
         Assert.Equal(new CameraStreamSummary(15, 15, 0, null, summary.Elapsed, summary.FramesPerSecond), summary);
@@ -82,7 +82,7 @@ public sealed class CameraStreamTests : IDisposable
     {
         cluster.CreateTopic("frames", partitions: 1);
         var frames = Enumerable.Range(1, 10).Select(n => Frame("camera-1", n)).ToList();
-        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator", PipelineTopic.Frames);
 
         var clock = Stopwatch.StartNew();
         var summary = await CameraStream.RunAsync(producer, "frames", frames, new CameraStreamOptions { FramesPerSecond = 20 }, CancellationToken.None).WaitAsync(Patience);
@@ -102,7 +102,7 @@ public sealed class CameraStreamTests : IDisposable
     {
         cluster.CreateTopic("frames", partitions: 1);
         var reports = new List<CameraStreamProgress>();
-        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator", PipelineTopic.Frames);
 
         var options = new CameraStreamOptions { ProgressEvery = 3, OnProgress = reports.Add };
         await CameraStream.RunAsync(producer, "frames", Enumerable.Range(1, 7).Select(n => Frame("camera-1", n)), options, CancellationToken.None).WaitAsync(Patience);
@@ -118,7 +118,7 @@ public sealed class CameraStreamTests : IDisposable
         cluster.SetBrokerDown(1);
         var options = Options();
         options.Extra["message.timeout.ms"] = "300";
-        using var producer = KafkaClients.CreateProducer(options, "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(options, "camera-simulator", PipelineTopic.Frames);
 
         var summary = await CameraStream.RunAsync(producer, "frames", Enumerable.Range(1, 3).Select(n => Frame("camera-1", n)), new CameraStreamOptions(), CancellationToken.None).WaitAsync(Patience);
 
@@ -135,7 +135,7 @@ public sealed class CameraStreamTests : IDisposable
         var options = Options();
         options.MaxMessageBytes = 1000;
         var tooLarge = Frame("camera-1", 2) with { EncodedImage = new byte[5000] };
-        using var producer = KafkaClients.CreateProducer(options, "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(options, "camera-simulator", PipelineTopic.Frames);
 
         var summary = await CameraStream.RunAsync(producer, "frames", [Frame("camera-1", 1), tooLarge, Frame("camera-1", 3)], new CameraStreamOptions(), CancellationToken.None).WaitAsync(Patience);
 
@@ -148,7 +148,7 @@ public sealed class CameraStreamTests : IDisposable
     public async Task Cancelling_stops_the_stream()
     {
         cluster.CreateTopic("frames", partitions: 1);
-        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator");
+        using var producer = KafkaClients.CreateProducer(Options(), "camera-simulator", PipelineTopic.Frames);
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var sent = 0L;
 

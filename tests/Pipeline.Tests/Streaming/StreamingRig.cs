@@ -121,7 +121,7 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
     /// </summary>
     public IReadOnlyList<SentFrame> SendFrames(int count, int cameras = 3, string prefix = "f", Func<int, byte[]?>? corrupt = null)
     {
-        using var producer = KafkaClients.CreateProducer(Rig.KafkaOptions(Topics), "test-camera");
+        using var producer = KafkaClients.CreateProducer(Rig.KafkaOptions(Topics), "test-camera", PipelineTopic.Frames);
         var sent = new List<SentFrame>();
         for (var i = 0; i < count; i++)
         {
@@ -139,7 +139,7 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
     /// <summary>A frame message produced as is, for frames that break the contract.</summary>
     public void SendRaw(Message<string, byte[]> message)
     {
-        using var producer = KafkaClients.CreateProducer(Rig.KafkaOptions(Topics), "test-camera");
+        using var producer = KafkaClients.CreateProducer(Rig.KafkaOptions(Topics), "test-camera", PipelineTopic.Frames);
         producer.Produce(Topics.Frames, message);
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
     }
