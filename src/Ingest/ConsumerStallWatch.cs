@@ -87,4 +87,13 @@ public sealed record ConsumerStall(TimeSpan StalledFor, bool BrokersReachable, s
     public static ConsumerStall None { get; } = new(TimeSpan.Zero, true, null);
 
     public bool IsStalled => StalledFor > TimeSpan.Zero;
+
+    /// <summary>Stalled long enough for the node to report not ready (<see cref="IngestOptions.NotReadyAfterStalledSeconds"/>).</summary>
+    public bool MakesNotReady(IngestOptions options) => IsStalled && StalledFor >= options.NotReadyAfterStalled;
+
+    /// <summary>
+    /// Stalled long enough, with the brokers reachable, for the node to report not live
+    /// (<see cref="IngestOptions.NotLiveAfterStalledSeconds"/>): a restart would give it a new consumer.
+    /// </summary>
+    public bool MakesNotLive(IngestOptions options) => IsStalled && BrokersReachable && StalledFor >= options.NotLiveAfterStalled;
 }
