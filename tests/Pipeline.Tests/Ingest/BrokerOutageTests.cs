@@ -63,7 +63,8 @@ public sealed class BrokerOutageTests : Akka.TestKit.Xunit2.TestKit
         using var watcher = new InspectionStreamWatcher(options);
         var scoring = Sys.ActorOf(GatedScoring.Props(), "scoring");
         using var metrics = new IngestMetrics();
-        var ingest = Sys.ActorOf(FrameIngestActor.Props(IngestOptions(), options, scoring, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing()), "ingest");
+        var logs = new RecordingLoggerFactory();
+        var ingest = Sys.ActorOf(FrameIngestActor.Props(IngestOptions(), options, scoring, metrics, logs, new KafkaClientsClosing()), "ingest");
         try
         {
             var sent = Send(options, topics, 5 * MaxInFlight, "backlog");
@@ -80,6 +81,15 @@ public sealed class BrokerOutageTests : Akka.TestKit.Xunit2.TestKit
             Assert.Equal(0, counts.DeadLetters);
             // At least once: only frames read before the group moved on can be published twice.
             Assert.InRange(counts.Duplicates, 0, MaxInFlight);
+
+            // Connection errors are summarized: one line per client (consumer, producer) when the outage begins, not one
+            // per failed attempt (librdkafka retries every 200 ms here, on each of its connections).
+            var connectionLines = logs.Logger.Entries.Select(entry => entry.Message)
+                .Where(line => line.StartsWith("Kafka client", StringComparison.Ordinal)
+                    && (line.Contains("Connect to", StringComparison.Ordinal) || line.Contains("Disconnected", StringComparison.Ordinal) || line.Contains("brokers are down", StringComparison.Ordinal)))
+                .ToArray();
+            foreach (var line in connectionLines) output.WriteLine(line);
+            Assert.InRange(connectionLines.Length, 1, 2);
         }
         finally
         {
