@@ -24,8 +24,8 @@ namespace Pipeline.Ingest;
 /// owner reads them); their frames still in flight will be read again there, which at-least-once allows. Lost
 /// partitions are forgotten without commits. A completion is matched to the read it belongs to, not only to its
 /// offset: a frame read before a loss and completed after the partition came back (and was read again from the
-/// committed offset) must not complete the new read. Disposing closes the consumer: it leaves the group after
-/// committing what is done.
+/// committed offset) must not complete the new read. Disposing stops the loop, commits what is done and leaves the
+/// group (also as a static member, <see cref="KafkaOptions.GroupInstanceId"/>), then closes the consumer.
 /// </para>
 /// <para>
 /// Health: every pass reports to a <see cref="ConsumerStallWatch"/> what the consumer holds, how many frames wait
@@ -36,6 +36,9 @@ public sealed class FrameConsumerLoop : IDisposable
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LagInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a graceful stop waits for the revoke of its partitions before it closes anyway.</summary>
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How long one lag measurement may wait for the brokers (watermarks, committed offsets).</summary>
     private static readonly TimeSpan LagQueryTimeout = TimeSpan.FromMilliseconds(500);
@@ -175,7 +178,8 @@ public sealed class FrameConsumerLoop : IDisposable
 
             TakeCompletions();
             Commit(consumer, tracker.TakeCommittable());
-            consumer.Close(); // revokes the partitions (committing what is done) and leaves the group
+            Leave(consumer);
+            consumer.Close();
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
         {
@@ -191,6 +195,26 @@ public sealed class FrameConsumerLoop : IDisposable
             stallWatch.Stopped();
             consumer?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Leaves the group before closing: unsubscribing revokes the partitions (their last commits are made in the revoke
+    /// handler, served here) and sends the LeaveGroup request, so that the partitions move to another member at once.
+    /// <c>Close</c> alone would not leave for a static member (KIP-345: a static member keeps its place when it
+    /// terminates), and a pod stopped gracefully does not come back under its name.
+    /// </summary>
+    private void Leave(IConsumer<string, byte[]> consumer)
+    {
+        consumer.Unsubscribe();
+        var deadline = clock.GetUtcNow() + LeaveTimeout;
+        while (consumer.Assignment.Count > 0 && clock.GetUtcNow() < deadline)
+        {
+            // Serves the revoke; a message still returned was never started and will be read again by the next owner.
+            consumer.Consume(PollInterval);
+        }
+
+        logger.LogInformation("Left group {Group}{Static}", kafka.ConsumerGroup,
+            string.IsNullOrWhiteSpace(kafka.GroupInstanceId) ? "" : $" (static member {kafka.GroupInstanceId.Trim()})");
     }
 
     private void TakeCompletions()

@@ -58,6 +58,8 @@ public sealed class PipelineHostBuilder
             builder.Logging.AddConsole();
         }
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
+        // ASP.NET Core logs every failing health check as an error at each probe; /readyz and /healthz say why instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         // One timestamp format per console formatter (the simple one needs the space before the level); a
         // TimestampFormat under Logging:Console:FormatterOptions still wins.
         builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ ");

@@ -89,7 +89,7 @@ public static class PipelineRoles
             {
                 try
                 {
-                    await entry.GracefulStop(TimeSpan.FromSeconds(10));
+                    await entry.GracefulStop(TimeSpan.FromSeconds(5));
                 }
                 catch (TaskCanceledException)
                 {
@@ -100,6 +100,10 @@ public static class PipelineRoles
                 return Akka.Done.Instance;
             });
         });
+
+        // The stop-ingest task waits up to 5 s for the actor and 15 s for its Kafka clients (leaving the group); Akka's
+        // default of 5 s for the phase would cut that short and let the process end before the consumer has left.
+        builder.ConfigureAkka((akka, _) => akka.AddHocon("akka.coordinated-shutdown.phases.service-stop.timeout = 20 s", HoconAddMode.Prepend));
 
         builder.AddReadinessCheck(ClusterRoles.Scoring, "model-loaded", _ => new ScoringReadinessCheck());
         builder.AddReadinessCheck(ClusterRoles.Scoring, "model-current", _ => new CurrentModelReadinessCheck());

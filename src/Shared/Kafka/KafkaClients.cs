@@ -43,7 +43,8 @@ public static class KafkaClients
     /// <summary>
     /// Consumer settings: no automatic commits or offset stores, reading from the earliest offset when
     /// the group has none, cooperative-sticky assignment, fetch sizes that fit
-    /// <see cref="KafkaOptions.MaxMessageBytes"/> images.
+    /// <see cref="KafkaOptions.MaxMessageBytes"/> images, static membership when
+    /// <see cref="KafkaOptions.GroupInstanceId"/> is set.
     /// </summary>
     public static ConsumerConfig ConsumerConfig(KafkaOptions options)
     {
@@ -60,6 +61,7 @@ public static class KafkaClients
             FetchMaxBytes = fetchMaxBytes,
             ReceiveMessageMaxBytes = Math.Max(DefaultReceiveMessageMaxBytes, fetchMaxBytes + 512),
         };
+        if (!string.IsNullOrWhiteSpace(options.GroupInstanceId)) config.GroupInstanceId = options.GroupInstanceId.Trim();
         return config;
     }
 

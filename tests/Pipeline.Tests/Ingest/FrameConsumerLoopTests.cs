@@ -41,4 +41,25 @@ public sealed class FrameConsumerLoopTests : IClassFixture<IngestKafkaFixture>
             () => $"in flight {loop.InFlight}, lag {loop.Lag} (19 frames wait), read {read}");
         Assert.Equal(1, read);
     }
+
+    [Fact]
+    public async Task A_static_member_leaves_its_group_when_stopped_gracefully()
+    {
+        var name = $"leave-{Guid.NewGuid():N}";
+        var topics = TestKafka.CreateTopics(cluster, name, framePartitions: 2, resultPartitions: 1);
+        var kafka = TestKafka.Options(cluster, $"{name}-group", topics);
+        kafka.GroupInstanceId = "node-a";
+        kafka.Extra["debug"] = "cgrp"; // librdkafka then logs the LeaveGroup round trip
+        var log = new RecordingLogger();
+        using var metrics = new IngestMetrics();
+        var loop = new FrameConsumerLoop(kafka, maxInFlight: 4, _ => { }, _ => { }, log, metrics);
+        loop.Start();
+        await Cluster.TestNodes.WaitUntilAsync(() => loop.Connected, Patience, () => "the consumer was given no partitions");
+
+        loop.Dispose();
+
+        // KIP-345: closing alone keeps a static member in the group until its session expires.
+        Assert.Contains(log.Entries, entry => entry.Message.Contains("LeaveGroup response received", StringComparison.Ordinal));
+        Assert.Contains(log.Entries, entry => entry.Message.Contains("Left group", StringComparison.Ordinal) && entry.Message.Contains("static member node-a", StringComparison.Ordinal));
+    }
 }
