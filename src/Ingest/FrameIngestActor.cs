@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Ingest;
@@ -14,7 +13,7 @@ namespace Pipeline.Ingest;
 /// <list type="number">
 /// <item>A <see cref="FrameConsumerLoop"/> reads frames on its own thread and tells them here.</item>
 /// <item>Headers and size are checked (<see cref="FrameHeaders.Parse"/>); the image is decoded and prepared at the
-/// model's frame size (<see cref="InspectionViews.Prepare"/>, the same path as <c>pipeline eval</c>) on a pool
+/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) on a pool
 /// task, never on this actor's thread. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>);
 /// frames wait until it is known.</item>
 /// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/>), which answers this actor.</item>
@@ -159,7 +158,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
 
         var (ticket, bytes, name, maxPixels) = (frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels);
-        Task.Run(() => (object)new FramePrepared(ticket, InspectionViews.Prepare(ImageDecoder.Decode(bytes, name, maxPixels), size), size))
+        Task.Run(() => (object)new FramePrepared(ticket, FramePreparation.Prepare(ImageDecoder.Decode(bytes, name, maxPixels), size), size))
             .PipeTo(Self, failure: error => error is ImageDecodeException decode
                 ? new FrameUnreadable(ticket, decode.Reason == ImageDecodeFailure.TooLarge ? DeadLetterReasons.Oversized : DeadLetterReasons.UndecodableImage, decode.Message)
                 : new FrameUnreadable(ticket, DeadLetterReasons.UndecodableImage, $"Decoding {name} failed: {error.Message}"));

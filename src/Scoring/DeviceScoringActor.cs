@@ -160,7 +160,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
             {
                 var image = frame.Request.Image;
                 Fail(frame, ScoringFailureKind.InvalidFrame,
-                    $"Frame {frame.Request.FrameId} is {image.Width}×{image.Height}, but model {current.Model.Version} scores {size}×{size} frames; prepare frames with InspectionViews.Prepare(image, {size}).");
+                    $"Frame {frame.Request.FrameId} is {image.Width}×{image.Height}, but model {current.Model.Version} scores {size}×{size} frames; prepare frames with FramePreparation.Prepare(image, {size}).");
             }
             var valid = wrongSize.Length == 0 ? frames : frames.Where(f => !wrongSize.Contains(f)).ToArray();
             if (valid.Count > 0) Start(valid, current.Model);

@@ -11,7 +11,7 @@ public interface IScoringModel : IDisposable
 {
     string Version { get; }
 
-    /// <summary>Side S of the square frames it scores (prepared with <see cref="InspectionViews.Prepare"/>).</summary>
+    /// <summary>Side S of the square frames it scores (prepared with <see cref="FramePreparation.Prepare"/>).</summary>
     int ImageSize { get; }
 
     /// <summary>Test views rendered per frame: what a frame weighs in a batch.</summary>

@@ -107,15 +107,3 @@ public sealed class ScoringOptionsValidator : IValidateOptions<ScoringOptions>
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
-
-public static class ScoringOptionsRegistration
-{
-    /// <summary>Binds <see cref="ScoringOptions"/> from the "Scoring" section and validates them when the host starts.</summary>
-    public static OptionsBuilder<ScoringOptions> AddScoringOptions(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddSingleton<IValidateOptions<ScoringOptions>, ScoringOptionsValidator>();
-        return services.AddOptions<ScoringOptions>()
-            .Bind(configuration.GetSection(ScoringOptions.SectionName))
-            .ValidateOnStart();
-    }
-}

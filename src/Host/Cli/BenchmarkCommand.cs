@@ -4,7 +4,7 @@ using System.Diagnostics;
 using Pipeline.Shared.Features;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Training;
 using static TorchSharp.torch;
 

@@ -5,7 +5,7 @@ using Pipeline.Host.Hosting;
 using Pipeline.Shared;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Progress;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 
 namespace Pipeline.Host.Cli;
 

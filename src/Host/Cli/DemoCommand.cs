@@ -3,7 +3,7 @@ using System.Diagnostics;
 using Pipeline.Host.Demo;
 using Pipeline.Scoring;
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Training;
 
 namespace Pipeline.Host.Cli;

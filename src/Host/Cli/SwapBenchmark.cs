@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Pipeline.Host.Demo;
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Training;
 using static TorchSharp.torch;
 

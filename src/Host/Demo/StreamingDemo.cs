@@ -13,7 +13,7 @@ using Pipeline.Shared.Evaluation;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 
 namespace Pipeline.Host.Demo;
 
@@ -227,7 +227,7 @@ public static class StreamingDemo
         using var model = DefectModel.Load(artifact, backbone);
         var perBatch = Math.Max(1, scoring.MaxBatchViews / model.TestViews.Count);
         var size = artifact.Manifest.ImageSize;
-        RgbImage Prepare(byte[] bytes) => InspectionViews.Prepare(ImageDecoder.Decode(bytes, "frame"), size);
+        RgbImage Prepare(byte[] bytes) => FramePreparation.Prepare(ImageDecoder.Decode(bytes, "frame"), size);
 
         model.Score([Prepare(encoded[0])]); // warm-up
         var frames = Math.Max(perBatch * 3, Math.Min(encoded.Count, 64));

@@ -64,7 +64,7 @@ public sealed class PipelineHostBuilder
         // TimestampFormat under Logging:Console:FormatterOptions still wins.
         builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ ");
         builder.Services.Configure<JsonConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ");
-        WithRoleActors(ClusterRoles.Ingest, ScoringRouting.Start);
+        WithRoleActors(ClusterRoles.Ingest, (system, registry, _) => ScoringRouting.Start(system, registry));
     }
 
     /// <summary>All configuration sources, in order of precedence (the last wins).</summary>

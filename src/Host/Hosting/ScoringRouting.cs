@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Routing;
-using Akka.DependencyInjection;
 using Akka.Hosting;
 using Akka.Routing;
 using Pipeline.Shared.Cluster;
@@ -39,6 +38,6 @@ public static class ScoringRouting
         _ => message.GetType().Name,
     };
 
-    internal static void Start(ActorSystem system, IActorRegistry registry, IDependencyResolver resolver) =>
+    internal static void Start(ActorSystem system, IActorRegistry registry) =>
         registry.Register<ScoringEndpoint>(system.ActorOf(RouterProps(), RouterName));
 }

@@ -60,10 +60,6 @@ public static class InspectionEvents
         return JsonSerializer.SerializeToUtf8Bytes(modelEvent, Json);
     }
 
-    /// <summary>Reads a model event; throws <see cref="EventFormatException"/> saying what is wrong.</summary>
-    public static ModelEvent DeserializeModelEvent(ReadOnlySpan<byte> json) =>
-        Deserialize<ModelEvent>(json, ModelEvent.CurrentSchemaVersion, "model event");
-
     /// <summary>The message for the model-events topic: key the version, value the JSON.</summary>
     public static Message<string, byte[]> ToMessage(ModelEvent modelEvent) =>
         new()

@@ -20,18 +20,11 @@ public sealed record ViewTransform(double RotationDegrees, double Brightness = 1
 public sealed record AugmentationOptions(bool Rotations = true, double Brightness = 0, double Contrast = 0, double Saturation = 0);
 
 /// <summary>
-/// The one place that turns a prepared (decoded, resized) image into the views the model sees, for
+/// The one place that turns a prepared image (<see cref="FramePreparation.Prepare"/>) into the views the model sees, for
 /// training, offline evaluation and streaming alike.
 /// </summary>
 public static class InspectionViews
 {
-    /// <summary>
-    /// Decoded image → the square S×S image the model works on (aspect ratio not kept, as DifferNet). Ingest does
-    /// this before frames travel, so they cross the network as compact 8-bit images.
-    /// </summary>
-    public static RgbImage Prepare(RgbImage decoded, int imageSize) =>
-        decoded.Width == imageSize && decoded.Height == imageSize ? decoded : ImageResampling.ResizeSquare(decoded, imageSize);
-
     /// <summary>
     /// Test-time views: <paramref name="count"/> rotations evenly spaced over 360° (0°, 360/n°, ...), or the
     /// image alone when rotations are off.

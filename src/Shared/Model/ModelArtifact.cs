@@ -138,9 +138,6 @@ public sealed class ModelArtifact
         SHA256.HashData(span[..hashAt], span[hashAt..]);
         return bytes;
     }
-
-    /// <summary>The manifest as indented JSON, for `pipeline models` style listings and logs.</summary>
-    public string ManifestJsonText() => Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(Manifest, ManifestJson));
 }
 
 /// <summary>A model file that cannot be used: the message names the file and the problem.</summary>

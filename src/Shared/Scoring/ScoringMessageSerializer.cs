@@ -10,7 +10,7 @@ namespace Pipeline.Shared.Scoring;
 
 /// <summary>
 /// The wire format of the scoring messages that cross nodes (ingest → scoring and the answers back): compact
-/// binary, the frame's pixels as raw bytes. Model messages (<see cref="LoadModel"/> and its answers) are not
+/// binary, the frame's pixels as raw bytes. Model messages (<c>LoadModel</c> and its answers) are not
 /// handled here; models are distributed another way.
 /// </summary>
 /// <remarks>

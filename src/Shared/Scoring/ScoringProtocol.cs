@@ -1,6 +1,5 @@
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Model;
 
 namespace Pipeline.Shared.Scoring;
 
@@ -15,7 +14,7 @@ namespace Pipeline.Shared.Scoring;
 /// <param name="CameraId">The camera that took it.</param>
 /// <param name="CapturedAt">When the camera took it.</param>
 /// <param name="IngestedAt">When ingest read it.</param>
-/// <param name="Image">The frame prepared with <see cref="InspectionViews.Prepare"/> at the model's image size.</param>
+/// <param name="Image">The frame prepared with <see cref="FramePreparation.Prepare"/> at the model's image size.</param>
 /// <param name="Correlation">Opaque to the scorer and echoed in the answer: what the requester needs to finish the frame (its source partition and offset, say).</param>
 /// <param name="Label">What the camera side already knows the frame shows (its <c>label</c> header): the scoring node hands the features of labelled frames to training.</param>
 public sealed record ScoreFrame(
@@ -82,12 +81,6 @@ public sealed record ScoringBusy(
 /// capacity or less: consuming can resume.
 /// </summary>
 public sealed record ScoringAvailable(string Device, int FreeSlots);
-
-/// <summary>
-/// Puts a model to work. The scorer loads it on its device beside the current one and swaps between two
-/// batches; the answer is <see cref="ModelSwapped"/> or <see cref="ModelLoadFailed"/>.
-/// </summary>
-public sealed record LoadModel(ModelArtifact Artifact);
 
 /// <summary>From the next batch on, frames are scored by <paramref name="ModelVersion"/>.</summary>
 public sealed record ModelSwapped(string Device, string ModelVersion, string? PreviousVersion);

@@ -1,5 +1,4 @@
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Model;
 
 namespace Pipeline.Shared.Training;
 
@@ -23,8 +22,12 @@ public sealed record FeatureSample(
     int Views,
     float[] Features)
 {
-    /// <summary>Values per view: the feature pyramid's output size.</summary>
-    public static int FeatureSize => FeaturePyramid.FeatureSize;
+    /// <summary>
+    /// Values per view: the feature pyramid's output size, 3 scales × 256 <c>layer3</c> channels of ResNet-18. Part of
+    /// the training contract, so the contracts need no model library; a test checks that it equals
+    /// <c>FeaturePyramid.FeatureSize</c>.
+    /// </summary>
+    public const int FeatureSize = 768;
 
     /// <summary>A sentence naming what is wrong with the sample's shape, or null when <see cref="Features"/> holds <see cref="Views"/> whole views.</summary>
     public string? ShapeProblem() =>

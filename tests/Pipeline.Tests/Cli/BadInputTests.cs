@@ -1,4 +1,4 @@
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Xunit;
 
 namespace Pipeline.Tests.Cli;

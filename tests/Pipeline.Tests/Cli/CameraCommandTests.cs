@@ -1,5 +1,5 @@
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Simulation;
 using Xunit;
 

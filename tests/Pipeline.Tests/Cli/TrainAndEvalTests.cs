@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Xunit;
 
 namespace Pipeline.Tests.Cli;

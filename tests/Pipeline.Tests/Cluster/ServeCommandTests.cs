@@ -65,7 +65,7 @@ public sealed class ServeCommandTests
     {
         var httpPort = TestNodes.FreePort();
         using var folder = new TempFolder();
-        using var kafka = Pipeline.Shared.Kafka.MockKafkaCluster.Start(brokers: 1);
+        using var kafka = MockKafkaCluster.Start(brokers: 1);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var (name, value) in TrainingNodeSettings(folder.Path, kafka.BootstrapServers)) start.Environment[name] = value;
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "pipeline.dll"), "serve", "--roles", "training", "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })

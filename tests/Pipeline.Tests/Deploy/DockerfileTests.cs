@@ -85,6 +85,25 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
+    public void The_restore_stage_copies_every_project_file_the_executable_is_built_from()
+    {
+        var root = DeployFiles.RepositoryRoot;
+        var needed = new SortedSet<string>(StringComparer.Ordinal);
+        void Visit(string project)
+        {
+            var relative = Path.GetRelativePath(root, project).Replace('\\', '/');
+            if (!needed.Add(relative)) return;
+            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
+                Visit(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value)));
+        }
+        Visit(Path.Combine(root, "src", "Host", "Host.csproj"));
+
+        var copied = Stages().Single(s => s.Name == "sources").Lines.Where(l => l.Instruction == "COPY")
+            .Select(l => l.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).ToHashSet(StringComparer.Ordinal);
+        Assert.Superset(needed, copied);
+    }
+
+    [Fact]
     public void The_build_context_leaves_out_build_outputs_and_what_the_image_does_not_need()
     {
         var ignored = File.ReadAllLines(Path.Combine(DeployFiles.RepositoryRoot, ".dockerignore")).Select(l => l.Trim()).ToHashSet();

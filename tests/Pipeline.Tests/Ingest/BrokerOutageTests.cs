@@ -4,7 +4,7 @@ using Pipeline.Ingest;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Scoring;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Kafka;
 using Xunit;
 using Xunit.Abstractions;

@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Ingest;
 using Pipeline.Shared.Kafka;
+using Pipeline.Simulation;
 using Pipeline.Tests.Kafka;
 using Xunit;
 using ClusterCollection = Pipeline.Tests.Cluster.ClusterCollection;

@@ -5,7 +5,7 @@ using Pipeline.Ingest;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Scoring;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using ClusterCollection = Pipeline.Tests.Cluster.ClusterCollection;
 using Pipeline.Tests.Kafka;
 using Xunit;

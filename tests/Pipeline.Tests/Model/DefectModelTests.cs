@@ -1,5 +1,5 @@
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Support;
 using TorchSharp;
 using Xunit;

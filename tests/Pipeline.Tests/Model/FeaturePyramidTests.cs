@@ -27,6 +27,10 @@ public sealed class FeaturePyramidTests(PretrainedBackboneFixture fixture)
     }
 
     [Fact]
+    public void The_training_contract_carries_as_many_values_per_view_as_the_pyramid_gives() =>
+        Assert.Equal(FeaturePyramid.FeatureSize, Pipeline.Shared.Training.FeatureSample.FeatureSize);
+
+    [Fact]
     public void The_first_256_features_are_the_full_size_layer3_channel_means()
     {
         var pyramid = fixture.Pyramid;

@@ -3,7 +3,7 @@ using Pipeline.Scoring;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Support;
 using Xunit;
 using static TorchSharp.torch;
@@ -21,7 +21,7 @@ public sealed class TinyDefectModelsFixture : IDisposable
         var parts = new SyntheticParts(80);
         var rng = new Random(5);
         Frames = Enumerable.Range(0, 4)
-            .Select(i => InspectionViews.Prepare(i == 0 ? parts.Defective(rng, DefectKind.Scratch) : parts.Good(rng), TinyArtifacts.ImageSize))
+            .Select(i => FramePreparation.Prepare(i == 0 ? parts.Defective(rng, DefectKind.Scratch) : parts.Good(rng), TinyArtifacts.ImageSize))
             .ToArray();
     }
 

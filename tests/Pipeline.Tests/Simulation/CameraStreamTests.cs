@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Kafka;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using Pipeline.Shared;
 using Pipeline.Shared.Kafka;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Xunit;
 
 namespace Pipeline.Tests.Simulation;

@@ -1,6 +1,6 @@
 using Pipeline.Shared.Data;
 using Pipeline.Shared.Imaging;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Xunit;
 using static Pipeline.Tests.Imaging.TestPictures;
 

@@ -5,7 +5,7 @@ using Pipeline.Scoring;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Tests.Cluster;
 using Pipeline.Tests.Support;
 using Pipeline.Tests.Kafka;
@@ -76,7 +76,7 @@ public sealed class StreamingRig : IDisposable
     private double[] ScoreOffline(ModelArtifact artifact, IEnumerable<byte[]> pngs)
     {
         using var model = DefectModel.Load(artifact, Backbone);
-        return pngs.Select(png => model.Score([InspectionViews.Prepare(ImageDecoder.Decode(png, "part"), artifact.Manifest.ImageSize)])[0]).ToArray();
+        return pngs.Select(png => model.Score([FramePreparation.Prepare(ImageDecoder.Decode(png, "part"), artifact.Manifest.ImageSize)])[0]).ToArray();
     }
 }
 

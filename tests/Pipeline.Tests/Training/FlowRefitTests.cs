@@ -6,7 +6,7 @@ using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Progress;
-using Pipeline.Shared.Simulation;
+using Pipeline.Simulation;
 using Pipeline.Shared.Training;
 using Pipeline.Tests.Support;
 using Pipeline.Training;

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Pipeline.Shared.Kafka;
 
-namespace Pipeline.Shared.Simulation;
+namespace Pipeline.Simulation;
 
 /// <summary>One frame a camera sends: its metadata (key and headers) and the encoded image, sent as it is.</summary>
 /// <param name="Metadata">

@@ -1,8 +1,9 @@
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Pipeline.Shared.Kafka;
 
-namespace Pipeline.Shared.Kafka;
+namespace Pipeline.Simulation;
 
 /// <summary>A frame found on the dead-letter topic: its id (when its headers had one) and why it is there.</summary>
 public sealed record DeadLetterRecord(string? FrameId, string? CameraId, string Reason, string Detail, DateTimeOffset? CapturedAt);
@@ -145,6 +146,6 @@ public sealed class InspectionStreamWatcher : IDisposable
         DateTimeOffset? capturedAt = Header(FrameHeaderNames.CapturedAt) is { } text && FrameHeaders.TryParseCapturedAt(text, out var at) ? at : null;
         return new DeadLetterRecord(
             Header(FrameHeaderNames.FrameId), Header(FrameHeaderNames.CameraId),
-            Header(Kafka.DeadLetters.ReasonHeader) ?? "(none)", Header(Kafka.DeadLetters.DetailHeader) ?? "", capturedAt);
+            Header(Pipeline.Shared.Kafka.DeadLetters.ReasonHeader) ?? "(none)", Header(Pipeline.Shared.Kafka.DeadLetters.DetailHeader) ?? "", capturedAt);
     }
 }

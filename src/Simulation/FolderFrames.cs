@@ -1,9 +1,10 @@
 using System.Collections;
 using System.Globalization;
+using Pipeline.Shared;
 using Pipeline.Shared.Data;
 using Pipeline.Shared.Kafka;
 
-namespace Pipeline.Shared.Simulation;
+namespace Pipeline.Simulation;
 
 /// <summary>Which frames <see cref="FolderFrames"/> makes of a folder's images.</summary>
 public sealed record FolderFramesOptions

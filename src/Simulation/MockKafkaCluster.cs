@@ -1,6 +1,7 @@
 using Confluent.Kafka;
+using Pipeline.Shared.Kafka;
 
-namespace Pipeline.Shared.Kafka;
+namespace Pipeline.Simulation;
 
 /// <summary>
 /// librdkafka's built-in mock Kafka cluster, in this process: brokers that speak the real Kafka protocol

@@ -27,8 +27,8 @@ public sealed class ViewFeatureExtractor
     public int FeatureSize => FeaturePyramid.FeatureSize;
     public Device Device => backbone.Device;
 
-    /// <summary>Decoded image → the S×S image of this extractor (see <see cref="InspectionViews.Prepare"/>).</summary>
-    public RgbImage Prepare(RgbImage decoded) => InspectionViews.Prepare(decoded, ImageSize);
+    /// <summary>Decoded image → the S×S image of this extractor (see <see cref="FramePreparation.Prepare"/>).</summary>
+    public RgbImage Prepare(RgbImage decoded) => FramePreparation.Prepare(decoded, ImageSize);
 
     /// <summary>Features of the views of one prepared image: <c>[V, 768]</c> on the model's device.</summary>
     public Tensor Extract(RgbImage prepared, IReadOnlyList<ViewTransform> views) => Extract([prepared], views);
@@ -45,7 +45,7 @@ public sealed class ViewFeatureExtractor
         {
             if (prepared[i].Width != ImageSize || prepared[i].Height != ImageSize)
                 throw new ArgumentException(
-                    $"Image {i} is {prepared[i].Width}×{prepared[i].Height}, but features are extracted from prepared {ImageSize}×{ImageSize} images; prepare it with InspectionViews.Prepare(image, {ImageSize}).",
+                    $"Image {i} is {prepared[i].Width}×{prepared[i].Height}, but features are extracted from prepared {ImageSize}×{ImageSize} images; prepare it with FramePreparation.Prepare(image, {ImageSize}).",
                     nameof(prepared));
         }
         using var scope = NewDisposeScope();

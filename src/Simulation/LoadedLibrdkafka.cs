@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
+using Pipeline.Shared.Kafka;
 
-namespace Pipeline.Shared.Kafka;
+namespace Pipeline.Simulation;
 
 /// <summary>
 /// The librdkafka functions that Confluent.Kafka does not wrap (the mock cluster), called in the very

@@ -1,7 +1,7 @@
 using Pipeline.Shared.Data;
 using Pipeline.Shared.Imaging;
 
-namespace Pipeline.Shared.Simulation;
+namespace Pipeline.Simulation;
 
 /// <summary>The kinds of surface defect <see cref="SyntheticParts"/> draws.</summary>
 public enum DefectKind
