@@ -8,8 +8,8 @@ namespace Pipeline.Ingest;
 /// <see cref="IngestOptions.NotReadyAfterStalledSeconds"/>).
 /// </summary>
 /// <remarks>
-/// A consumer whose thread stops reporting while it should be reading (it hangs in a call) counts as stalled from its
-/// last report. One instance per node, shared by the consumers the ingest actor makes over its restarts; time comes
+/// A consumer whose thread stops reporting while it should be reading (frames waited at its last report, and it hangs
+/// in a call) counts as stalled from that report on. One instance per node, shared by the consumers the ingest actor makes over its restarts; time comes
 /// from the <see cref="TimeProvider"/>, so tests control it. Thread-safe.
 /// </remarks>
 public sealed class ConsumerStallWatch(TimeProvider clock)
