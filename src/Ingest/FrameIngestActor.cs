@@ -43,6 +43,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly ILoggerFactory loggerFactory;
     private readonly KafkaClientsClosing closing;
     private readonly TimeProvider clock;
+    private readonly ConsumerStallWatch stallWatch;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Dictionary<long, InFlightFrame> frames = [];
     private readonly Dictionary<string, Queue<InFlightFrame>> cameraOrder = new(StringComparer.Ordinal);
@@ -55,8 +56,9 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private bool askingForFrameSize;
     private DateTimeOffset? scoringBusySince;
 
-    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock)
+    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch)
     {
+        this.stallWatch = stallWatch;
         this.closing = closing;
         this.options = options.Validated();
         this.kafka = kafka;
@@ -86,8 +88,9 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     /// <param name="scoring">Where frames are scored: this node's scoring actor, or the cluster router to scoring nodes.</param>
     /// <param name="closing">Where the actor leaves the closing of its Kafka clients when it stops, for the node to wait on.</param>
-    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System));
+    /// <param name="stallWatch">Told of the consumer's progress, for the node's health checks (the node's one; a private one when null).</param>
+    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null, ConsumerStallWatch? stallWatch = null) =>
+        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System)));
 
     protected override void PreStart()
     {
@@ -97,7 +100,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
             error => self.Tell(new ConsumerStopped(error)),
-            loggerFactory.CreateLogger<FrameConsumerLoop>(), metrics);
+            loggerFactory.CreateLogger<FrameConsumerLoop>(), metrics, stallWatch, clock);
         consumer.Start();
         Timers.StartPeriodicTimer(SweepTimer, Sweep.Instance, SweepInterval);
         AskForFrameSize();
@@ -385,7 +388,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
 
         frames.Remove(frame.Ticket);
-        consumer?.Completed(frame.Source.TopicPartitionOffset);
+        consumer?.Completed(frame.Source);
         var now = clock.GetUtcNow();
         switch (frame.Outcome)
         {

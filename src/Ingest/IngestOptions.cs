@@ -49,6 +49,24 @@ public sealed class IngestOptions
     /// <summary>The key and header limits as <see cref="FrameHeaders.Parse(Confluent.Kafka.Headers?, string?, FrameHeaderLimits)"/> takes them.</summary>
     public FrameHeaderLimits HeaderLimits => new(MaxIdBytes, MaxHeaderBytes);
 
+    /// <summary>
+    /// How long the frames consumer may read nothing while it holds partitions with frames waiting and has room for
+    /// them (not held by scoring, below <see cref="MaxInFlightFrames"/>) before the node reports not ready
+    /// (<c>/readyz</c> check <c>ingest</c>), so that an operator is told. 60 s by default.
+    /// </summary>
+    public int NotReadyAfterStalledSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// How long such a stall may last before the node reports not live (<c>/healthz</c> check
+    /// <c>ingest-consuming</c>), so that Kubernetes restarts it; not while the brokers are unreachable, which a
+    /// restart would not mend. At least <see cref="NotReadyAfterStalledSeconds"/>; 300 s (5 min) by default.
+    /// </summary>
+    public int NotLiveAfterStalledSeconds { get; set; } = 300;
+
+    public TimeSpan NotReadyAfterStalled => TimeSpan.FromSeconds(NotReadyAfterStalledSeconds);
+
+    public TimeSpan NotLiveAfterStalled => TimeSpan.FromSeconds(NotLiveAfterStalledSeconds);
+
     public TimeSpan ScoringTimeout => TimeSpan.FromMilliseconds(ScoringTimeoutMilliseconds);
 
     public TimeSpan RetryDelay => TimeSpan.FromMilliseconds(RetryDelayMilliseconds);
@@ -77,6 +95,10 @@ public sealed class IngestOptions
             problems.Add($"{Section}:ScoringTimeoutMilliseconds is {ScoringTimeoutMilliseconds}; use at least 100 (a batch on a CPU takes seconds).");
         if (RetryDelayMilliseconds < 0)
             problems.Add($"{Section}:RetryDelayMilliseconds is {RetryDelayMilliseconds}; use 0 or more.");
+        if (NotReadyAfterStalledSeconds < 1)
+            problems.Add($"{Section}:NotReadyAfterStalledSeconds is {NotReadyAfterStalledSeconds}; use at least 1 (60 by default).");
+        if (NotLiveAfterStalledSeconds < Math.Max(1, NotReadyAfterStalledSeconds))
+            problems.Add($"{Section}:NotLiveAfterStalledSeconds is {NotLiveAfterStalledSeconds}; use at least {Section}:NotReadyAfterStalledSeconds ({NotReadyAfterStalledSeconds}), so that a stalled node is taken out of service before it is restarted (300 by default).");
         return problems;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Pipeline.Host.Hosting;
 using Pipeline.Ingest;
@@ -175,14 +176,14 @@ public static class StreamingDemo
 
     private static async Task WaitUntilReadyAsync(IHost node, CancellationToken cancellation)
     {
-        var probe = node.Services.GetRequiredService<ReadinessProbe>();
+        var health = node.Services.GetRequiredService<HealthCheckService>();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (true)
         {
-            var readiness = await probe.CheckAsync(cancellation);
-            if (readiness.IsReady) return;
+            var readiness = await health.CheckReadinessAsync(cancellation);
+            if (readiness.Status == HealthStatus.Healthy) return;
             if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException("The demo node did not become ready within 2 minutes: " + string.Join("; ", readiness.Failing.Select(check => $"{check.Name}: {check.Reason}")));
+                throw new InvalidOperationException("The demo node did not become ready within 2 minutes: " + readiness.Failing());
             await Task.Delay(100, cancellation);
         }
     }

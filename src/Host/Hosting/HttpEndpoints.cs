@@ -1,9 +1,11 @@
 using System.Net;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,14 +18,17 @@ namespace Pipeline.Host.Hosting;
 /// <summary>
 /// The node's operations endpoints on <see cref="HttpOptions.Port"/> (none when it is 0):
 /// <list type="bullet">
-/// <item><c>/healthz</c> (liveness): 200 while the actor system runs, 503 once it has terminated.</item>
-/// <item><c>/readyz</c> (readiness): 200 when this node is Up in the cluster and every registered readiness check
-/// passes, else 503; the JSON body lists the failing checks with their reasons.</item>
+/// <item><c>/healthz</c> (liveness): 200 while every check tagged <see cref="NodeHealth.Liveness"/> passes (the actor
+/// system runs, and the roles' own), 503 otherwise (restart the process).</item>
+/// <item><c>/readyz</c> (readiness): 200 when every check tagged <see cref="NodeHealth.Readiness"/> passes (this node is
+/// Up in the cluster, and the roles' own), else 503.</item>
 /// <item><c>/metrics</c>: Prometheus text format (<see cref="PipelineMetrics"/>).</item>
 /// </list>
 /// These three are open (<c>/metrics</c> needs a viewer token with <see cref="HttpAuthOptions.ProtectMetrics"/>); every
-/// other endpoint needs a bearer token (<see cref="HttpAuthentication"/>).
-/// A small ASP.NET Core application of its own, so that turning HTTP off leaves no web server in the node.
+/// other endpoint needs a bearer token (<see cref="HttpAuthentication"/>). Both health endpoints are ASP.NET Core's
+/// <c>MapHealthChecks</c> over the node's <see cref="HealthCheckService"/>; their JSON body lists the failing checks with
+/// their reasons and the passing ones. A small ASP.NET Core application of its own, so that turning HTTP off leaves no
+/// web server in the node.
 /// </summary>
 internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOptions> options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
@@ -41,7 +46,7 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
 
         // Resolved now, after the actor system has started (Akka's hosted service runs first).
         var system = services.GetRequiredService<ActorSystem>();
-        var readiness = services.GetRequiredService<ReadinessProbe>();
+        var health = services.GetRequiredService<HealthCheckService>();
         var metrics = services.GetRequiredService<PipelineMetrics>();
         var auth = services.GetRequiredService<IOptions<HttpAuthOptions>>().Value;
         var keys = services.GetRequiredService<SigningKeyRing>();
@@ -50,6 +55,7 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
         web.Configuration.Sources.Clear(); // only HttpOptions decide where to listen, not ASPNETCORE_URLS and friends
         web.Logging.ClearProviders();
         web.Services.AddSingleton(loggerFactory);
+        web.Services.AddSingleton(health); // the node's checks, registered with its actor system
         web.Services.AddSingleton<IHostLifetime, OwnedByNodeLifetime>(); // the node's host handles Ctrl+C and SIGTERM, not this one
         web.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(http.BindAddress), http.Port));
         web.Services.AddPipelineAuthentication(auth, keys);
@@ -57,20 +63,8 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
         app.UseAuthentication();
         app.UseAuthorization();
 
-        app.MapGet("/healthz", () => system.WhenTerminated.IsCompleted
-            ? Results.Json(new { status = "terminated", node = system.Name }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "alive", node = system.Name })).AllowAnonymous();
-        app.MapGet("/readyz", async (CancellationToken cancellation) =>
-        {
-            var report = await readiness.CheckAsync(cancellation);
-            var body = new
-            {
-                status = report.IsReady ? "ready" : "not ready",
-                failing = report.Failing.Select(check => new { name = check.Name, reason = check.Reason }),
-                passing = report.Checks.Where(check => check.IsReady).Select(check => check.Name),
-            };
-            return Results.Json(body, statusCode: report.IsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
-        }).AllowAnonymous();
+        app.MapHealthChecks("/healthz", HealthEndpoint(NodeHealth.Liveness, system.Name, "alive", "not alive")).AllowAnonymous();
+        app.MapHealthChecks("/readyz", HealthEndpoint(NodeHealth.Readiness, system.Name, "ready", "not ready")).AllowAnonymous();
         var metricsEndpoint = app.MapMetrics(settings => settings.Registry = metrics.Registry, "/metrics");
         if (auth.ProtectMetrics) metricsEndpoint.RequireAuthorization(HttpAuthentication.Viewer);
         else metricsEndpoint.AllowAnonymous();
@@ -90,6 +84,25 @@ internal sealed class HttpEndpoints(IServiceProvider services, IOptions<HttpOpti
             log.LogWarning("HTTP endpoints{Routes}{Metrics} refuse every request: no token signing keys are configured ({Key}:SigningKeysPath)",
                 extra.TrimStart(','), auth.ProtectMetrics ? ", /metrics" : "", HttpAuthOptions.Section);
     }
+
+    /// <summary>Runs the checks tagged <paramref name="tag"/>; 503 unless all pass; the body names the failing ones with their reasons.</summary>
+    private static HealthCheckOptions HealthEndpoint(string tag, string node, string healthy, string unhealthy) => new()
+    {
+        Predicate = check => check.Tags.Contains(tag),
+        ResultStatusCodes =
+        {
+            [HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+            [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+        ResponseWriter = (context, report) => context.Response.WriteAsJsonAsync(new
+        {
+            status = report.Status == HealthStatus.Healthy ? healthy : unhealthy,
+            node,
+            failing = NodeHealth.FailingEntries(report).Select(check => new { name = check.Name, reason = check.Reason }),
+            passing = NodeHealth.PassingNames(report),
+        }),
+    };
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

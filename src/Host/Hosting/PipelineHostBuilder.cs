@@ -13,7 +13,6 @@ using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
-using Pipeline.Shared.Health;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Training;
 using AkkaClusterOptions = Akka.Cluster.Hosting.ClusterOptions;
@@ -30,15 +29,16 @@ namespace Pipeline.Host.Hosting;
 /// </summary>
 /// <remarks>
 /// Roles plug in here without knowing about each other. <see cref="WithRoleActors"/> starts actors only on nodes
-/// with that role; <see cref="AddReadinessCheck(string, Func{IServiceProvider, IReadinessCheck})"/> adds a
-/// readiness condition only there. Ingest nodes always get the router to the scoring actors
+/// with that role; <see cref="AddReadinessCheck(string, string, Func{IServiceProvider, IAkkaHealthCheck})"/> and
+/// <see cref="AddLivenessCheck"/> add a health check only there (ASP.NET Core health checks registered through
+/// Akka.Hosting, see <see cref="NodeHealth"/>). Ingest nodes always get the router to the scoring actors
 /// (<see cref="Pipeline.Shared.Cluster.ScoringEndpoint"/>).
 /// </remarks>
 public sealed class PipelineHostBuilder
 {
     private readonly HostApplicationBuilder builder;
     private readonly List<(string Role, Action<ActorSystem, IActorRegistry, IDependencyResolver> Start)> roleActors = [];
-    private readonly List<(string? Role, Func<IServiceProvider, IReadinessCheck> Create)> readinessChecks = [];
+    private readonly List<(string? Role, string Name, string Tag, Func<IServiceProvider, IAkkaHealthCheck> Create)> healthChecks = [];
     private readonly List<Action<AkkaConfigurationBuilder, IServiceProvider>> akkaConfigurations = [];
     private readonly List<(string Role, Action<IServiceCollection> Register)> roleServices = [];
 
@@ -59,6 +59,8 @@ public sealed class PipelineHostBuilder
             builder.Logging.AddConsole();
         }
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
+        // ASP.NET Core logs every failing health check as an error at each probe; /readyz and /healthz say why instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None);
         // One timestamp format per console formatter (the simple one needs the space before the level); a
         // TimestampFormat under Logging:Console:FormatterOptions still wins.
         builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.TimestampFormat ??= "yyyy-MM-ddTHH:mm:ss.fffZ ");
@@ -96,18 +98,35 @@ public sealed class PipelineHostBuilder
         return this;
     }
 
-    /// <summary>Adds a condition every node must meet to report ready on <c>/readyz</c>.</summary>
-    public PipelineHostBuilder AddReadinessCheck(Func<IServiceProvider, IReadinessCheck> create)
+    /// <summary>
+    /// Adds a condition every node must meet to report ready on <c>/readyz</c>. <paramref name="name"/> is short and
+    /// stable (it is shown in the probe's answer, e.g. <c>model-loaded</c>); the check must answer within
+    /// <see cref="NodeHealth.CheckTimeout"/> and report an expected "not yet" as unhealthy with a reason an operator
+    /// can act on, not by throwing.
+    /// </summary>
+    public PipelineHostBuilder AddReadinessCheck(string name, Func<IServiceProvider, IAkkaHealthCheck> create)
     {
-        readinessChecks.Add((null, create));
+        healthChecks.Add((null, name, NodeHealth.Readiness, create));
         return this;
     }
 
     /// <summary>Adds a readiness condition for nodes that have <paramref name="role"/>, e.g. "model loaded" for scoring.</summary>
-    public PipelineHostBuilder AddReadinessCheck(string role, Func<IServiceProvider, IReadinessCheck> create)
+    public PipelineHostBuilder AddReadinessCheck(string role, string name, Func<IServiceProvider, IAkkaHealthCheck> create)
     {
         RequireRole(role);
-        readinessChecks.Add((role, create));
+        healthChecks.Add((role, name, NodeHealth.Readiness, create));
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a liveness condition for nodes that have <paramref name="role"/>: when it fails, <c>/healthz</c> answers
+    /// 503 and Kubernetes restarts the pod. Only for what a restart mends; it must answer within
+    /// <see cref="NodeHealth.LivenessCheckTimeout"/> without asking actors that may be busy.
+    /// </summary>
+    public PipelineHostBuilder AddLivenessCheck(string role, string name, Func<IServiceProvider, IAkkaHealthCheck> create)
+    {
+        RequireRole(role);
+        healthChecks.Add((role, name, NodeHealth.Liveness, create));
         return this;
     }
 
@@ -143,10 +162,8 @@ public sealed class PipelineHostBuilder
         var roles = cluster.ActiveRoles;
         foreach (var (_, register) in roleServices.Where(services => roles.Contains(services.Role)))
             register(Services);
-        Services.AddSingleton<IReadinessCheck, ClusterMembershipCheck>();
-        foreach (var (_, create) in readinessChecks.Where(check => check.Role is null || roles.Contains(check.Role)))
-            Services.AddSingleton(create);
-        Services.AddSingleton<ReadinessProbe>();
+        // The checks themselves are registered with the actor system (ConfigureActorSystem), which Akka.Hosting adds here.
+        Services.AddHealthChecks();
         Services.AddSingleton<PipelineMetrics>();
 
         Services.AddAkka(cluster.ActorSystemName, (akka, provider) => ConfigureActorSystem(akka, provider, roles));
@@ -201,6 +218,13 @@ public sealed class PipelineHostBuilder
                 if (!onKubernetes && seeds.Count == 0) self.Join(self.SelfAddress);
             });
         if (onKubernetes) AddKubernetesBootstrap(akka, cluster);
+
+        // /healthz: the actor system runs (Akka.Hosting's check), and the roles' liveness checks; /readyz: this node is Up,
+        // and the roles' readiness checks.
+        akka.WithActorSystemLivenessCheck()
+            .WithHealthCheck(ClusterMembershipCheck.Name, new ClusterMembershipCheck(), tags: [NodeHealth.Readiness], timeout: NodeHealth.CheckTimeout);
+        foreach (var (_, name, tag, create) in healthChecks.Where(check => check.Role is null || roles.Contains(check.Role)))
+            akka.WithHealthCheck(name, create(provider), tags: [tag], timeout: tag == NodeHealth.Liveness ? NodeHealth.LivenessCheckTimeout : NodeHealth.CheckTimeout);
 
         // Extensions and cluster tools (pub-sub, singletons and their proxies) first: role actors look them up at start.
         foreach (var configure in akkaConfigurations)

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Pattern;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pipeline.Ingest;
@@ -11,7 +12,6 @@ using Pipeline.Scoring;
 using Pipeline.Shared;
 using Pipeline.Shared.Cluster;
 using Pipeline.Shared.Configuration;
-using Pipeline.Shared.Health;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
@@ -47,6 +47,7 @@ public static class PipelineRoles
             ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(forConsumer: true)));
             services.AddSingleton(provider => new IngestMetrics(provider.GetService<IMeterFactory>()));
             services.AddSingleton<KafkaClientsClosing>();
+            services.AddSingleton(provider => new ConsumerStallWatch(provider.GetService<TimeProvider>() ?? TimeProvider.System));
         });
 
         builder.WithRoleActors(ClusterRoles.Scoring, (system, registry, resolver) =>
@@ -74,7 +75,8 @@ public static class PipelineRoles
                 scoring,
                 resolver.GetService<IngestMetrics>(),
                 resolver.GetService<ILoggerFactory>(),
-                resolver.GetService<KafkaClientsClosing>());
+                resolver.GetService<KafkaClientsClosing>(),
+                stallWatch: resolver.GetService<ConsumerStallWatch>());
             // A consumer that fails (a fatal Kafka error) is started again after 1 s, 2 s, … up to 30 s.
             var supervised = BackoffSupervisor.Props(Backoff.OnFailure(ingest, "frames", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1));
             var entry = system.ActorOf(supervised, IngestName);
@@ -87,7 +89,7 @@ public static class PipelineRoles
             {
                 try
                 {
-                    await entry.GracefulStop(TimeSpan.FromSeconds(10));
+                    await entry.GracefulStop(TimeSpan.FromSeconds(5));
                 }
                 catch (TaskCanceledException)
                 {
@@ -99,9 +101,16 @@ public static class PipelineRoles
             });
         });
 
-        builder.AddReadinessCheck(ClusterRoles.Scoring, provider => new ScoringReadinessCheck(provider.GetRequiredService<ActorRegistry>()));
-        builder.AddReadinessCheck(ClusterRoles.Scoring, provider => new CurrentModelReadinessCheck(provider.GetRequiredService<ActorRegistry>(), provider.GetRequiredService<ActorSystem>()));
-        builder.AddReadinessCheck(ClusterRoles.Ingest, provider => new IngestReadinessCheck(provider.GetRequiredService<ActorRegistry>()));
+        // The stop-ingest task waits up to 5 s for the actor and 15 s for its Kafka clients (leaving the group); Akka's
+        // default of 5 s for the phase would cut that short and let the process end before the consumer has left.
+        builder.ConfigureAkka((akka, _) => akka.AddHocon("akka.coordinated-shutdown.phases.service-stop.timeout = 20 s", HoconAddMode.Prepend));
+
+        builder.AddReadinessCheck(ClusterRoles.Scoring, "model-loaded", _ => new ScoringReadinessCheck());
+        builder.AddReadinessCheck(ClusterRoles.Scoring, "model-current", _ => new CurrentModelReadinessCheck());
+        builder.AddReadinessCheck(ClusterRoles.Ingest, "ingest", provider =>
+            new IngestReadinessCheck(provider.GetRequiredService<ConsumerStallWatch>(), provider.GetRequiredService<IOptions<IngestOptions>>().Value));
+        builder.AddLivenessCheck(ClusterRoles.Ingest, "ingest-consuming", provider =>
+            new IngestLivenessCheck(provider.GetRequiredService<ConsumerStallWatch>(), provider.GetRequiredService<IOptions<IngestOptions>>().Value));
         return builder.WithTrainingRole();
     }
 
@@ -118,16 +127,14 @@ public static class PipelineRoles
     public sealed class IngestEntry;
 
     /// <summary>Ready when every scorer of this node has a model loaded.</summary>
-    private sealed class ScoringReadinessCheck(ActorRegistry registry) : IReadinessCheck
+    private sealed class ScoringReadinessCheck : IAkkaHealthCheck
     {
-        public string Name => "model-loaded";
-
-        public async ValueTask<ReadinessCheckResult> CheckAsync(CancellationToken cancellation)
+        public async Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellation = default)
         {
-            if (!registry.TryGet<LocalScoring>(out var scoring)) return ReadinessCheckResult.NotReady("the scoring actors have not started yet");
+            if (!context.ActorRegistry.TryGet<LocalScoring>(out var scoring)) return HealthCheckResult.Unhealthy("the scoring actors have not started yet");
             var status = await scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, cancellation);
-            if (status.Ready) return ReadinessCheckResult.Ready;
-            return ReadinessCheckResult.NotReady(status.Scorers.Count == 0
+            if (status.Ready) return HealthCheckResult.Healthy($"serving {string.Join(", ", status.Scorers.Select(s => s.ModelVersion).Distinct())}");
+            return HealthCheckResult.Unhealthy(status.Scorers.Count == 0
                 ? "this node has no working scorer (see its log)"
                 : $"no model loaded on {string.Join(", ", status.Scorers.Where(s => !s.ModelLoaded).Select(s => s.Device))}; set {ScoringOptions.SectionName}:ModelPath");
         }
@@ -138,35 +145,54 @@ public static class PipelineRoles
     /// that a node that joins or restarts does not take frames with an outdated model. With no training node Up in the
     /// cluster there is no registry to follow, and the check passes.
     /// </summary>
-    private sealed class CurrentModelReadinessCheck(ActorRegistry registry, ActorSystem system) : IReadinessCheck
+    private sealed class CurrentModelReadinessCheck : IAkkaHealthCheck
     {
-        public string Name => "model-current";
-
-        public async ValueTask<ReadinessCheckResult> CheckAsync(CancellationToken cancellation)
+        public async Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellation = default)
         {
-            var trainingUp = Akka.Cluster.Cluster.Get(system).State.Members.Any(member => member.Status == Akka.Cluster.MemberStatus.Up && member.HasRole(ClusterRoles.Training));
-            if (!trainingUp) return ReadinessCheckResult.Ready;
-            if (!registry.TryGet<ModelFollowerEntry>(out var follower)) return ReadinessCheckResult.NotReady("the model follower has not started yet");
+            var trainingUp = Akka.Cluster.Cluster.Get(context.ActorSystem).State.Members.Any(member => member.Status == Akka.Cluster.MemberStatus.Up && member.HasRole(ClusterRoles.Training));
+            if (!trainingUp) return HealthCheckResult.Healthy("no training node is Up: there is no registry to follow");
+            if (!context.ActorRegistry.TryGet<ModelFollowerEntry>(out var follower)) return HealthCheckResult.Unhealthy("the model follower has not started yet");
             var status = await follower.Ask<ModelFollowerStatus>(GetModelFollowerStatus.Instance, cancellation);
-            if (status.InStep) return ReadinessCheckResult.Ready;
-            return ReadinessCheckResult.NotReady(status.TrainingAnswered
+            if (status.InStep) return HealthCheckResult.Healthy($"serving the current model {status.Serving}");
+            return HealthCheckResult.Unhealthy(status.TrainingAnswered
                 ? $"loading the current model {status.Current?.Version} (serving {status.Serving ?? "the configured one"})"
                 : "the training node has not said which model is current yet");
         }
     }
 
-    /// <summary>Ready when the frames consumer has joined its group and scoring has told the frame size (a model is serving).</summary>
-    private sealed class IngestReadinessCheck(ActorRegistry registry) : IReadinessCheck
+    /// <summary>
+    /// Ready when the frames consumer has joined its group, scoring has told the frame size (a model is serving), and
+    /// the consumer is not stalled (frames waiting, room for them, none read) for
+    /// <see cref="IngestOptions.NotReadyAfterStalledSeconds"/> or more.
+    /// </summary>
+    private sealed class IngestReadinessCheck(ConsumerStallWatch stallWatch, IngestOptions options) : IAkkaHealthCheck
     {
-        public string Name => "ingest";
-
-        public async ValueTask<ReadinessCheckResult> CheckAsync(CancellationToken cancellation)
+        public async Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellation = default)
         {
-            if (!registry.TryGet<IngestEntry>(out var ingest)) return ReadinessCheckResult.NotReady("the ingest actor has not started yet");
+            if (!context.ActorRegistry.TryGet<IngestEntry>(out var ingest)) return HealthCheckResult.Unhealthy("the ingest actor has not started yet");
             var status = await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, cancellation);
-            if (!status.KafkaConnected) return ReadinessCheckResult.NotReady("the frames consumer has not joined its group (are the Kafka brokers reachable?)");
-            if (status.FrameSize is null) return ReadinessCheckResult.NotReady("no scoring node has told its frame size yet (no model loaded, or no scoring node)");
-            return ReadinessCheckResult.Ready;
+            if (!status.KafkaConnected) return HealthCheckResult.Unhealthy("the frames consumer has not joined its group (are the Kafka brokers reachable?)");
+            if (status.FrameSize is null) return HealthCheckResult.Unhealthy("no scoring node has told its frame size yet (no model loaded, or no scoring node)");
+            var stall = stallWatch.Check();
+            if (stall.MakesNotReady(options))
+                return HealthCheckResult.Unhealthy($"{stall.Reason} (not ready after {options.NotReadyAfterStalledSeconds} s, {IngestOptions.Section}:NotReadyAfterStalledSeconds)");
+            return HealthCheckResult.Healthy($"consuming; {status.ConsumerLag} frame(s) waiting, {status.FramesInFlight} in flight");
+        }
+    }
+
+    /// <summary>
+    /// Live unless the frames consumer has been stalled for <see cref="IngestOptions.NotLiveAfterStalledSeconds"/> or
+    /// more with the brokers reachable: then a restart (a new consumer, a new group member) is the remedy. Reads the
+    /// stall watch only, so that it answers at once whatever the actors are doing.
+    /// </summary>
+    private sealed class IngestLivenessCheck(ConsumerStallWatch stallWatch, IngestOptions options) : IAkkaHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellation = default)
+        {
+            var stall = stallWatch.Check();
+            return Task.FromResult(stall.MakesNotLive(options)
+                ? HealthCheckResult.Unhealthy($"{stall.Reason} (restart after {options.NotLiveAfterStalledSeconds} s, {IngestOptions.Section}:NotLiveAfterStalledSeconds)")
+                : HealthCheckResult.Healthy(stall.IsStalled ? $"stalled for {stall.StalledFor.TotalSeconds:0} s, under {options.NotLiveAfterStalledSeconds} s" : "consuming or nothing to consume"));
         }
     }
 }

@@ -44,7 +44,8 @@ public static class KafkaClients
     /// <summary>
     /// Consumer settings: no automatic commits or offset stores, reading from the earliest offset when
     /// the group has none, cooperative-sticky assignment, fetch sizes that fit
-    /// <see cref="KafkaOptions.MaxMessageBytes"/> images.
+    /// <see cref="KafkaOptions.MaxMessageBytes"/> images, static membership when
+    /// <see cref="KafkaOptions.GroupInstanceId"/> is set.
     /// </summary>
     public static ConsumerConfig ConsumerConfig(KafkaOptions options)
     {
@@ -61,12 +62,14 @@ public static class KafkaClients
             FetchMaxBytes = fetchMaxBytes,
             ReceiveMessageMaxBytes = Math.Max(DefaultReceiveMessageMaxBytes, fetchMaxBytes + 512),
         };
+        if (!string.IsNullOrWhiteSpace(options.GroupInstanceId)) config.GroupInstanceId = options.GroupInstanceId.Trim();
         return config;
     }
 
     /// <summary>
     /// An idempotent producer for <paramref name="topic"/> (<see cref="ProducerConfig"/>). Errors and librdkafka's log
-    /// go to <paramref name="logger"/> when one is given (to standard error otherwise).
+    /// go to <paramref name="logger"/> when one is given (to standard error otherwise); connection errors while the
+    /// brokers are unreachable are summarized (<see cref="ConnectionErrorSummary"/>).
     /// </summary>
     public static IProducer<string, byte[]> CreateProducer(KafkaOptions options, string purpose, PipelineTopic topic, ILogger? logger = null) =>
         Build(ProducerConfig(options, purpose, topic), logger);
@@ -104,8 +107,9 @@ public static class KafkaClients
         var builder = new ProducerBuilder<string, byte[]>(config);
         if (logger is not null)
         {
-            builder.SetErrorHandler((producer, error) => LogError(logger, producer.Name, error));
-            builder.SetLogHandler((_, message) => LogMessage(logger, message));
+            var log = new ClientLog(logger);
+            builder.SetErrorHandler((producer, error) => log.Error(producer.Name, error));
+            builder.SetLogHandler((_, message) => log.Message(message));
         }
 
         return builder.Build();
@@ -113,7 +117,8 @@ public static class KafkaClients
 
     /// <summary>
     /// A group consumer (<see cref="ConsumerConfig"/>). Errors and librdkafka's log go to
-    /// <paramref name="logger"/> when one is given. <paramref name="configure"/> adds what the role
+    /// <paramref name="logger"/> when one is given, connection errors summarized (<see cref="ConnectionErrorSummary"/>).
+    /// <paramref name="configure"/> adds what the role
     /// needs on the builder, typically partition assigned/revoked/lost handlers that keep its
     /// <see cref="OffsetCommitTracker"/> in step.
     /// </summary>
@@ -125,18 +130,19 @@ public static class KafkaClients
         Action<Error>? onError = null)
     {
         var builder = new ConsumerBuilder<string, byte[]>(ConsumerConfig(options));
+        var log = logger is null ? null : new ClientLog(logger);
         if (logger is not null || onError is not null)
         {
             builder.SetErrorHandler((consumer, error) =>
             {
-                if (logger is not null) LogError(logger, consumer.Name, error);
+                log?.Error(consumer.Name, error);
                 onError?.Invoke(error);
             });
         }
 
-        if (logger is not null)
+        if (log is not null)
         {
-            builder.SetLogHandler((_, message) => LogMessage(logger, message));
+            builder.SetLogHandler((_, message) => log.Message(message));
         }
 
         configure?.Invoke(builder);
@@ -185,23 +191,74 @@ public static class KafkaClients
         }
     }
 
-    private static void LogError(ILogger logger, string client, Error error)
+    /// <summary>
+    /// One client's error and log handlers: connection errors (a broker refused or dropped the connection, all brokers
+    /// down) go through a <see cref="ConnectionErrorSummary"/>, everything else is logged as it comes.
+    /// </summary>
+    private sealed class ClientLog(ILogger logger)
     {
-        // Most errors (a broker down, a timeout) are transient and librdkafka retries; fatal ones end the client.
-        var level = error.IsFatal ? LogLevel.Critical : LogLevel.Warning;
-        logger.Log(level, "Kafka client {Client}: {Reason} ({Code})", client, error.Reason, error.Code);
-    }
+        private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+        private readonly ConnectionErrorSummary summary = new(TimeProvider.System, ConnectionErrorSummary.DefaultQuietPeriod, ConnectionErrorSummary.DefaultReminderInterval);
+        private readonly Lock gate = new();
+        private ITimer? poll;
+        private string client = "";
 
-    private static void LogMessage(ILogger logger, LogMessage message)
-    {
-        var level = message.Level switch
+        public void Error(string name, Error error)
         {
-            SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
-            SyslogLevel.Error => LogLevel.Error,
-            SyslogLevel.Warning => LogLevel.Warning,
-            SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
-            _ => LogLevel.Debug,
-        };
-        logger.Log(level, "Kafka client {Client} [{Facility}]: {Message}", message.Name, message.Facility, message.Message);
+            client = name;
+            if (!error.IsFatal && IsConnectionError(error.Code))
+            {
+                Note(summary.Failed($"{error.Reason} ({error.Code})"));
+                return;
+            }
+
+            // Most other errors (a timeout, a rejected request) are transient and librdkafka retries; fatal ones end the client.
+            var level = error.IsFatal ? LogLevel.Critical : LogLevel.Warning;
+            logger.Log(level, "Kafka client {Client}: {Reason} ({Code})", name, error.Reason, error.Code);
+        }
+
+        public void Message(LogMessage message)
+        {
+            client = message.Name;
+            // librdkafka logs each failed or dropped connection under FAIL as well as reporting it as an error (which is
+            // counted): the first one begins the outage, whichever of the two comes first.
+            if (message.Facility == "FAIL")
+            {
+                if (!summary.InOutage) Note(summary.Failed(message.Message));
+                return;
+            }
+
+            var level = message.Level switch
+            {
+                SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
+                SyslogLevel.Error => LogLevel.Error,
+                SyslogLevel.Warning => LogLevel.Warning,
+                SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+                _ => LogLevel.Debug,
+            };
+            logger.Log(level, "Kafka client {Client} [{Facility}]: {Message}", message.Name, message.Facility, message.Message);
+        }
+
+        private static bool IsConnectionError(ErrorCode code) =>
+            code is ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown or ErrorCode.Local_Resolve;
+
+        private void Note(ConnectionErrorNote? note)
+        {
+            if (note is null) return;
+            var level = note.State == ConnectionErrorState.Quiet ? LogLevel.Information : LogLevel.Warning;
+            logger.Log(level, "Kafka client {Client}: {Summary}", client, note.Text);
+            lock (gate)
+            {
+                if (note.State == ConnectionErrorState.Unreachable && poll is null)
+                {
+                    poll = TimeProvider.System.CreateTimer(_ => Note(summary.Poll()), null, PollInterval, PollInterval);
+                }
+                else if (note.State == ConnectionErrorState.Quiet)
+                {
+                    poll?.Dispose();
+                    poll = null;
+                }
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ public sealed class KafkaOptions
         ["metadata.broker.list"] = nameof(BootstrapServers),
         ["client.id"] = nameof(ClientId),
         ["group.id"] = nameof(ConsumerGroup),
+        ["group.instance.id"] = nameof(GroupInstanceId),
         ["security.protocol"] = nameof(SecurityProtocol),
         ["sasl.mechanism"] = nameof(SaslMechanism),
         ["sasl.mechanisms"] = nameof(SaslMechanism),
@@ -49,6 +50,18 @@ public sealed class KafkaOptions
 
     /// <summary>Consumer group of this role's consumers (<c>group.id</c>); required for consumers only.</summary>
     public string ConsumerGroup { get; set; } = "";
+
+    /// <summary>
+    /// Static membership of <see cref="ConsumerGroup"/> (librdkafka <c>group.instance.id</c>, KIP-345): a name unique
+    /// to this node and stable across its restarts, on Kubernetes the pod's name (k8s/base sets
+    /// <c>Pipeline__Kafka__GroupInstanceId</c> from <c>metadata.name</c>). A consumer that comes back under the same
+    /// name within <c>session.timeout.ms</c> (a crash, kill -9, a liveness restart of the container) takes its partitions
+    /// back at once, without a rebalance and without waiting for the old session to expire. Empty (the default):
+    /// dynamic membership. On a graceful stop the consumer leaves the group either way, so that its partitions move
+    /// at once (a pod that is stopped for good, in a rolling update or a scale-down, does not come back under its
+    /// name). Letters, digits, '.', '_' and '-', at most 249 characters.
+    /// </summary>
+    public string? GroupInstanceId { get; set; }
 
     /// <summary><c>plaintext</c>, <c>ssl</c>, <c>sasl_plaintext</c> or <c>sasl_ssl</c> (any case, '-' or '_').</summary>
     public string SecurityProtocol { get; set; } = "plaintext";
@@ -84,11 +97,15 @@ public sealed class KafkaOptions
     /// <summary>The compression codec producers use on each topic (section <c>Kafka:Compression</c>).</summary>
     public TopicCompression Compression { get; set; } = new();
 
-    /// <summary>A copy of these options with consumer group <paramref name="group"/> (and a copy of <see cref="Extra"/>).</summary>
+    /// <summary>
+    /// A copy of these options with consumer group <paramref name="group"/> (and a copy of <see cref="Extra"/>), without
+    /// <see cref="GroupInstanceId"/>: a static identity belongs to the role's own group.
+    /// </summary>
     public KafkaOptions WithConsumerGroup(string group)
     {
         var copy = (KafkaOptions)MemberwiseClone();
         copy.ConsumerGroup = group;
+        copy.GroupInstanceId = null;
         copy.Extra = new Dictionary<string, string>(Extra, StringComparer.Ordinal);
         return copy;
     }
@@ -131,8 +148,18 @@ public sealed class KafkaOptions
                 "'scoring') to share partitions and keep their committed offsets.");
         }
 
+        if (!string.IsNullOrEmpty(GroupInstanceId) && !IsLegalInstanceId(GroupInstanceId.Trim()))
+        {
+            problems.Add(
+                $"{SectionName}:{nameof(GroupInstanceId)} '{GroupInstanceId}' is not a legal group instance id: use 1 to 249 letters, digits, " +
+                "'.', '_' or '-' (on Kubernetes, the pod's name), or leave it empty for dynamic membership.");
+        }
+
         return problems;
     }
+
+    private static bool IsLegalInstanceId(string id) =>
+        id.Length is >= 1 and <= 249 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary><see cref="SecurityProtocol"/> in librdkafka's spelling (lower case, '_').</summary>
     internal string NormalizedSecurityProtocol => SecurityProtocol.Trim().Replace('-', '_').ToLowerInvariant();

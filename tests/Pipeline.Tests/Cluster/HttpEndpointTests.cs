@@ -4,7 +4,8 @@ using System.Text.Json;
 using Akka.Actor;
 using Microsoft.Extensions.Hosting;
 using Pipeline.Shared.Configuration;
-using Pipeline.Shared.Health;
+using Akka.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Xunit;
 
 namespace Pipeline.Tests.Cluster;
@@ -34,11 +35,11 @@ public sealed class HttpEndpointTests
     {
         var seedPort = TestNodes.FreePort();
         var httpPort = TestNodes.FreePort();
-        var modelLoaded = new ReadinessFlag("model-loaded", "no model loaded yet");
+        var modelLoaded = new SwitchedCheck("no model loaded yet");
         // The node's only seed is not running yet, so it cannot join.
         var node = TestNodes.Builder("inspection-ready", TestNodes.FreePort(), [ClusterRoles.Scoring], [seedPort], httpPort)
-            .AddReadinessCheck(ClusterRoles.Scoring, _ => modelLoaded)
-            .AddReadinessCheck(ClusterRoles.Ingest, _ => new ReadinessFlag("kafka-reachable", "an ingest check; this node does not ingest"))
+            .AddReadinessCheck(ClusterRoles.Scoring, "model-loaded", _ => modelLoaded)
+            .AddReadinessCheck(ClusterRoles.Ingest, "kafka-reachable", _ => new SwitchedCheck("an ingest check; this node does not ingest"))
             .Build();
         IHost? seed = null;
         try
@@ -61,7 +62,7 @@ public sealed class HttpEndpointTests
                 async () => (await ReadinessAsync(http)).Body);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await ReadinessAsync(http)).Status);
 
-            modelLoaded.MarkReady();
+            modelLoaded.Pass();
 
             var ready = await ReadinessAsync(http);
             Assert.Equal(HttpStatusCode.OK, ready.Status);
@@ -129,5 +130,51 @@ public sealed class HttpEndpointTests
         {
             await TestNodes.StopAllAsync(node);
         }
+    }
+
+    [Fact]
+    public async Task Liveness_fails_naming_a_roles_liveness_check_that_fails_and_readiness_does_not_run_it()
+    {
+        var port = TestNodes.FreePort();
+        var httpPort = TestNodes.FreePort();
+        var consuming = new SwitchedCheck("the frames consumer is stalled");
+        consuming.Pass();
+        var node = TestNodes.Builder("inspection-live", port, [ClusterRoles.Training], [port], httpPort)
+            .AddLivenessCheck(ClusterRoles.Training, "consuming", _ => consuming)
+            .Build();
+        try
+        {
+            await node.StartAsync();
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+            await TestNodes.WaitUntilAsync(async () => (await ReadinessAsync(http)).Status == HttpStatusCode.OK, Patience, async () => (await ReadinessAsync(http)).Body);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+
+            consuming.Fail();
+
+            using var response = await http.GetAsync("/healthz");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            using var json = JsonDocument.Parse(body);
+            var failing = Assert.Single(json.RootElement.GetProperty("failing").EnumerateArray());
+            Assert.Equal(("consuming", "the frames consumer is stalled"), (failing.GetProperty("name").GetString(), failing.GetProperty("reason").GetString()));
+            Assert.Equal(HttpStatusCode.OK, (await ReadinessAsync(http)).Status);
+        }
+        finally
+        {
+            await TestNodes.StopAllAsync(node);
+        }
+    }
+
+    /// <summary>A check the test switches: fails with its reason until <see cref="Pass"/>.</summary>
+    private sealed class SwitchedCheck(string reason) : IAkkaHealthCheck
+    {
+        private volatile bool passing;
+
+        public void Pass() => passing = true;
+
+        public void Fail() => passing = false;
+
+        public Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(passing ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy(reason));
     }
 }

@@ -182,7 +182,8 @@ internal static partial class ManifestRules
 
     /// <summary>
     /// The pod's configuration as the node would read it: appsettings.json, then the environment (the pod IP for
-    /// status.podIP, the overlay's Kafka Secret for secretKeyRef). Null when a required value cannot be had.
+    /// status.podIP, a pod name for metadata.name, the overlay's Kafka Secret for secretKeyRef). Null when a required
+    /// value cannot be had.
     /// </summary>
     private static Dictionary<string, string?>? Configuration(Workload workload, IReadOnlyDictionary<string, string> kafkaSecret, List<string> problems)
     {
@@ -190,8 +191,15 @@ internal static partial class ManifestRules
         foreach (var env in Node(workload).Env ?? [])
         {
             string? value;
+            if (env.Name.Equals("Pipeline__Kafka__GroupInstanceId", StringComparison.OrdinalIgnoreCase) && env.ValueFrom?.FieldRef?.FieldPath != "metadata.name")
+                problems.Add($"{workload}: Pipeline__Kafka__GroupInstanceId must be the pod's name (valueFrom fieldRef metadata.name); replicas that share a static member name fence each other out of the group.");
             if (env.ValueFrom?.FieldRef is { } field)
-                value = field.FieldPath == "status.podIP" ? "10.1.2.3" : $"<{field.FieldPath}>";
+                value = field.FieldPath switch
+                {
+                    "status.podIP" => "10.1.2.3",
+                    "metadata.name" => $"{workload.Name}-5f7c9d8b6-x2k4q",
+                    _ => $"<{field.FieldPath}>",
+                };
             else if (env.ValueFrom?.SecretKeyRef is { } reference)
             {
                 if (reference.Name != "pipeline-kafka")
@@ -207,7 +215,7 @@ internal static partial class ManifestRules
             }
             else if (env.ValueFrom is not null)
             {
-                problems.Add($"{workload}: {env.Name} comes from {JsonSerializer.Serialize(env.ValueFrom)}; the rules know status.podIP and the Kafka Secret.");
+                problems.Add($"{workload}: {env.Name} comes from {JsonSerializer.Serialize(env.ValueFrom)}; the rules know status.podIP, metadata.name and the Kafka Secret.");
                 return null;
             }
             else value = env.Value;

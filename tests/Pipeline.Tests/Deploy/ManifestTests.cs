@@ -184,6 +184,7 @@ public sealed class ManifestTests
         { "no sample store", new("dev", o => RemoveEnv(o, "StatefulSet", "training", "Pipeline__Training__SampleStorePath"), "set Pipeline__Training__SampleStorePath") },
         { "two trainers", new("production", o => Find(o, "StatefulSet", "training")["spec"]!["replicas"] = 2, "training is one StatefulSet pod") },
         { "value the node refuses", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Ingest__MaxInFlightFrames", "0"), "the node refuses its configuration: Pipeline:Ingest:MaxInFlightFrames is 0") },
+        { "one static member name for all replicas", new("dev", o => { var env = Env(o, "Deployment", "ingest", "Pipeline__Kafka__GroupInstanceId"); env.Remove("valueFrom"); env["value"] = "ingest"; }, "Pipeline__Kafka__GroupInstanceId must be the pod's name") },
         { "bad split-brain strategy", new("dev", o => AddEnv(o, "Deployment", "scoring", "Pipeline__Cluster__SplitBrainStrategy", "keep-all"), "Pipeline:Cluster:SplitBrainStrategy is 'keep-all'") },
         // GPUs
         { "gpu without toleration", new("production", o => PodSpec(o, "Deployment", "scoring").Remove("tolerations"), "no toleration for the nvidia.com/gpu taint") },

@@ -93,8 +93,32 @@ public class KafkaOptionsTests
         Assert.Contains(options.Validate(), p => p.Contains("is not host:port", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_group_instance_id_makes_the_consumer_a_static_member_of_its_own_group_only()
+    {
+        var options = Valid();
+        options.GroupInstanceId = " ingest-7d9f8c6b5-x2k4q ";
+
+        Assert.Equal("ingest-7d9f8c6b5-x2k4q", KafkaClients.ConsumerConfig(options).GroupInstanceId);
+        Assert.Null(KafkaClients.ConsumerConfig(options.WithConsumerGroup("elsewhere")).GroupInstanceId);
+        Assert.Null(KafkaClients.ConsumerConfig(Valid()).GroupInstanceId);
+    }
+
+    [Theory]
+    [InlineData("pod name")]
+    [InlineData("pod/1")]
+    public void An_illegal_group_instance_id_is_named(string id)
+    {
+        var options = Valid();
+        options.GroupInstanceId = id;
+
+        Assert.Empty(options.Validate());
+        Assert.Contains(options.ValidateForConsumer(), p => p.StartsWith($"Pipeline:Kafka:GroupInstanceId '{id}' is not a legal group instance id", StringComparison.Ordinal));
+    }
+
     public static TheoryData<Action<KafkaOptions>, string> SecurityMistakes => new()
     {
+        { o => o.Extra["group.instance.id"] = "x", "Pipeline:Kafka:Extra:group.instance.id duplicates a typed option; set Pipeline:Kafka:GroupInstanceId instead" },
         { o => o.SecurityProtocol = "tls", "Pipeline:Kafka:SecurityProtocol 'tls' is unknown" },
         { o => o.SecurityProtocol = "sasl_ssl", "needs Pipeline:Kafka:SaslMechanism" },
         { o => (o.SecurityProtocol, o.SaslMechanism) = ("sasl_ssl", "KERBEROS"), "Pipeline:Kafka:SaslMechanism 'KERBEROS' is unknown" },

@@ -18,3 +18,19 @@ public sealed class RecordingLogger : ILogger
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
         _entries.Enqueue((logLevel, formatter(state, exception)));
 }
+
+/// <summary>An <see cref="ILoggerFactory"/> whose loggers all write to one <see cref="RecordingLogger"/>.</summary>
+public sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    public RecordingLogger Logger { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => Logger;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

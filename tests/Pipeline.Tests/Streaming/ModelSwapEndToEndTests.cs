@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Pipeline.Host.Hosting;
 using Pipeline.Shared.Configuration;
@@ -92,8 +93,8 @@ public sealed class ModelSwapEndToEndTests(StreamingRigFixture fixture)
     /// <summary>Waits until the node's readiness checks pass (for scoring: the registry's current version is loaded).</summary>
     internal static Task WaitUntilReadyAsync(IHost node)
     {
-        var probe = node.Services.GetRequiredService<ReadinessProbe>();
-        return TestNodes.WaitUntilAsync(async () => (await probe.CheckAsync(CancellationToken.None)).IsReady, Patience,
-            async () => "the node is not ready: " + string.Join("; ", (await probe.CheckAsync(CancellationToken.None)).Failing.Select(check => $"{check.Name}: {check.Reason}")));
+        var health = node.Services.GetRequiredService<HealthCheckService>();
+        return TestNodes.WaitUntilAsync(async () => (await health.CheckReadinessAsync()).Status == HealthStatus.Healthy, Patience,
+            async () => "the node is not ready: " + (await health.CheckReadinessAsync()).Failing());
     }
 }
