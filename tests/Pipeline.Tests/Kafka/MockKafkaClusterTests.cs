@@ -201,12 +201,19 @@ public class MockKafkaClusterTests
             var outage = leaders[0];
             var before = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => producer.ProduceAsync(PartitionOf(i), Result(i)))).WaitAsync(Patience);
 
-            // The leader of partition 0 goes dark while more is sent; its partitions' messages wait for it.
+            // The leader of partition 0 goes dark while more is sent; its partitions' messages wait for it, while the
+            // others are acknowledged. None of the waiting ones may be acknowledged before the broker is back.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             cluster.SetBrokerDown(outage);
             var during = Enumerable.Range(30, 30).Select(i => producer.ProduceAsync(PartitionOf(i), Result(i))).ToArray();
-            await Task.Delay(500);
-            Assert.All(during.Where((_, i) => leaders[(30 + i) % 3] == outage), d => Assert.False(d.IsCompleted));
+            var acknowledgedAt = during.Select(d => d.ContinueWith(_ => clock.Elapsed, TaskScheduler.Default)).ToArray();
+            var waiting = Enumerable.Range(0, during.Length).Where(i => leaders[(30 + i) % 3] == outage).ToArray();
+            await Task.WhenAll(Enumerable.Range(0, during.Length).Except(waiting).Select(i => during[i])).WaitAsync(Patience);
+            var upAt = clock.Elapsed;
+            Assert.All(waiting, i => Assert.False(during[i].IsCompleted, $"message {30 + i} was acknowledged while its leader was down"));
             cluster.SetBrokerUp(outage);
+            await Task.WhenAll(acknowledgedAt).WaitAsync(Patience);
+            Assert.All(waiting, i => Assert.True(acknowledgedAt[i].Result >= upAt, $"message {30 + i} was acknowledged while its leader was down"));
 
             var acknowledged = before.Concat(await Task.WhenAll(during).WaitAsync(Patience));
             Assert.All(acknowledged, d => Assert.Equal(PersistenceStatus.Persisted, d.Status));

@@ -32,6 +32,7 @@ public sealed class ModelSwapEndToEndTests(StreamingRigFixture fixture)
         var port = TestNodes.FreePort();
         using var node = line.Node("inspection-swap", port, ClusterRoles.All, [port], TrainingSettings(folder.Path)).Build();
         await node.StartAsync();
+        IHost? running = node;
         using var watcher = line.Watch();
         try
         {
@@ -54,7 +55,12 @@ public sealed class ModelSwapEndToEndTests(StreamingRigFixture fixture)
 
             Assert.True(await watcher.WaitUntilAsync(w => w.DistinctResults >= sent.Count, Patience),
                 $"{watcher.DistinctResults} of {sent.Count} results arrived within {Patience.TotalSeconds} s");
-            await Task.Delay(500); // a duplicate result, if any, would arrive now
+            // Stopped, the node has flushed all it will ever publish: once the watcher has read every message on the
+            // results topic, a duplicate result cannot arrive later.
+            await TestNodes.StopAllAsync(node);
+            running = null;
+            var onTheTopic = line.MessagesOn(line.Topics.Results);
+            Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= onTheTopic, Patience), $"the watcher read {watcher.Results.Count} of the {onTheTopic} results on the topic");
             var results = watcher.Results;
             Assert.Equal(sent.Count, results.Count); // exactly one result per frame: none missing, none twice
             Assert.Equal(sent.Select(frame => frame.Metadata.FrameId).Order(), results.Select(result => result.FrameId).Order());
@@ -68,7 +74,7 @@ public sealed class ModelSwapEndToEndTests(StreamingRigFixture fixture)
         }
         finally
         {
-            await TestNodes.StopAllAsync(node);
+            await TestNodes.StopAllAsync(running);
         }
     }
 

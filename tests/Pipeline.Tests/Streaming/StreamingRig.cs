@@ -145,6 +145,18 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
     }
 
     public InspectionStreamWatcher Watch() => new(Rig.KafkaOptions(Topics));
+
+    /// <summary>
+    /// How many messages <paramref name="topic"/> holds (its partitions' high watermarks, summed): once the nodes have
+    /// stopped, a watcher that has read this many has read everything they will ever publish there.
+    /// </summary>
+    public long MessagesOn(string topic)
+    {
+        using var consumer = KafkaClients.CreateConsumer(Rig.KafkaOptions(Topics, group: $"watermarks-{Guid.NewGuid():N}"));
+        using var admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
+        return partitions.Sum(partition => consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition.PartitionId), TimeSpan.FromSeconds(10)).High.Value);
+    }
 }
 
 /// <summary>A generated part as a camera sends it, and whether it has a defect.</summary>
