@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Pipeline.Host.OperatorConsole;
 using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Kafka;
@@ -25,7 +26,7 @@ namespace Pipeline.Host.Hosting;
 /// The training role on a node: its validated options, the <see cref="TrainingCoordinator"/> as a cluster singleton on
 /// the training role (with a proxy on every node that has training or scoring), distributed pub-sub, and the HTTP
 /// routes <c>POST /training/refit</c> (operator) and <c>GET /training/status</c> (viewer), and those of the model
-/// registry (<see cref="ModelRegistryRoutes"/>).
+/// registry (<see cref="ModelRegistryRoutes"/>), and the operator console (<see cref="OperatorConsoleServices"/>, docs/console.md).
 /// </summary>
 public static class TrainingRole
 {
@@ -45,6 +46,7 @@ public static class TrainingRole
             ValidatedOptions.Register(services, ValidatedOptions.Load(configuration, KafkaOptions.SectionName, new KafkaOptionsValidator(forConsumer: true)));
             services.AddSingleton<IHttpRoutes, TrainingRoutes>();
             services.AddSingleton<IHttpRoutes, ModelRegistryRoutes>();
+            services.AddOperatorConsole(configuration);
         });
 
         builder.ConfigureAkka((akka, provider) =>

@@ -15,7 +15,7 @@ namespace Pipeline.Host.Security;
 /// <summary>
 /// Authentication and authorization of the node's HTTP endpoints: ASP.NET Core's JwtBearer checks the bearer token
 /// (<see cref="AccessTokens.ValidationParameters"/>), and two policies, <see cref="Viewer"/> and <see cref="Operator"/>,
-/// decide by its role. Every endpoint needs a viewer unless it says otherwise (the fallback policy): the probes are
+/// decide by its role (the console's pages send the same token from the <see cref="TokenCookie"/> cookie). Every endpoint needs a viewer unless it says otherwise (the fallback policy): the probes are
 /// mapped <c>AllowAnonymous</c>, state-changing routes <c>RequireAuthorization(Operator)</c>. A refusal says why, in
 /// JSON: 401 without a valid token, 403 with too small a role.
 /// </summary>
@@ -26,6 +26,12 @@ public static class HttpAuthentication
 
     /// <summary>Policy of the endpoints that change state: a token with role operator.</summary>
     public const string Operator = AccessRoles.Operator;
+
+    /// <summary>
+    /// The cookie in which the console's login (<c>/?token=</c>) keeps the token (HttpOnly, SameSite=Strict); read when a
+    /// request has no <c>Authorization</c> header.
+    /// </summary>
+    public const string TokenCookie = "pipeline_token";
 
     public static IServiceCollection AddPipelineAuthentication(this IServiceCollection services, HttpAuthOptions options, SigningKeyRing ring)
     {
@@ -44,6 +50,12 @@ public static class HttpAuthentication
             jwt.TokenValidationParameters = AccessTokens.ValidationParameters(options, ring);
             jwt.Events = new JwtBearerEvents
             {
+                OnMessageReceived = context =>
+                {
+                    if (string.IsNullOrEmpty(context.Request.Headers.Authorization) && context.Request.Cookies.TryGetValue(TokenCookie, out var token))
+                        context.Token = token;
+                    return Task.CompletedTask;
+                },
                 OnChallenge = context =>
                 {
                     context.HandleResponse();

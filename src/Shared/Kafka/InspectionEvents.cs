@@ -77,6 +77,10 @@ public static class InspectionEvents
     public static LabelFeedback DeserializeLabelFeedback(ReadOnlySpan<byte> json) =>
         Deserialize<LabelFeedback>(json, LabelFeedback.CurrentSchemaVersion, "label feedback");
 
+    /// <summary>Reads a model event; throws <see cref="EventFormatException"/> saying what is wrong.</summary>
+    public static ModelEvent DeserializeModelEvent(ReadOnlySpan<byte> json) =>
+        Deserialize<ModelEvent>(json, ModelEvent.CurrentSchemaVersion, "model event");
+
     /// <summary>The message for the results (and anomalies) topic: key camera id, value the JSON, headers frame-id and content-type.</summary>
     public static Message<string, byte[]> ToMessage(InspectionResult result) =>
         new() { Key = result.CameraId, Value = Serialize(result), Headers = EventHeaders(result.FrameId) };
