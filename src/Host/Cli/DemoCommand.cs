@@ -13,7 +13,8 @@ namespace Pipeline.Host.Cli;
 /// <c>--data</c> folder), then runs the whole streaming product in this process (<see cref="StreamingDemo"/>):
 /// mock Kafka, a node with every role, cameras streaming good, defective and a few corrupt frames, anomalies printed
 /// as they arrive, and a summary at the end. With <c>--refit-after M</c> the good frames carry a <c>label</c> header, and
-/// the training role refits the flow after M of them and hot-swaps the new version mid-stream.
+/// the training role refits the flow after M of them and hot-swaps the new version mid-stream. The node serves the
+/// operator console (docs/console.md) and the demo prints its login links; <c>--stay</c> keeps it running after the summary.
 /// </summary>
 public static class DemoCommand
 {
@@ -33,10 +34,12 @@ public static class DemoCommand
         var cpuThreads = new Option<int?>("--cpu-threads") { Description = "CPU threads split over the scoring actors (Pipeline:Scoring:CpuThreads)" };
         var batchViews = new Option<int?>("--max-batch-views") { Description = "most views in one scoring batch (Pipeline:Scoring:MaxBatchViews)" };
         var refitAfter = new Option<int?>("--refit-after") { Description = "continuous learning: label the good frames, refit the flow after this many of them and swap the new version in mid-stream (at least 10)" };
+        var consolePort = new Option<int>("--console-port") { Description = "serve the operator console on this port of 127.0.0.1 (0 = a free one)", DefaultValueFactory = _ => 0 };
+        var stay = new Option<bool>("--stay") { Description = "after the summary, keep the node and its console running until Ctrl+C or SIGTERM" };
         var common = new CommonOptions();
         var command = new Command("demo", "Run the whole product in this process: train on good parts, stream camera frames through mock Kafka and a node with every role, print anomalies live and a summary.")
         {
-            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter,
+            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter, consolePort, stay,
         };
         common.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
@@ -89,11 +92,34 @@ public static class DemoCommand
                     Scoring = scoring,
                     RefitAfter = parse.GetValue(refitAfter),
                     WorkFolder = root,
+                    ConsolePort = parse.GetValue(consolePort),
                 };
+                void Print(StreamingDemoSummary summary)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine(summary);
+                    if (parse.GetValue(json) is { } jsonPath) summary.WriteJson(jsonPath);
+                }
+                if (parse.GetValue(stay))
+                {
+                    options = options with
+                    {
+                        WhileServing = async (summary, stop) =>
+                        {
+                            Print(summary);
+                            Console.WriteLine("the node and its console keep running; Ctrl+C or SIGTERM stops them");
+                            try
+                            {
+                                await Task.Delay(Timeout.Infinite, stop);
+                            }
+                            catch (OperationCanceledException)
+                            {
+                            }
+                        },
+                    };
+                }
                 var summary = await StreamingDemo.RunAsync(dataFolder, modelFile, options, line => Console.WriteLine(line), token);
-                Console.WriteLine();
-                Console.WriteLine(summary);
-                if (parse.GetValue(json) is { } jsonPath) summary.WriteJson(jsonPath);
+                if (options.WhileServing is null) Print(summary);
                 if (keep is not null) Console.WriteLine($"model in {Path.GetDirectoryName(modelFile)}");
                 Console.WriteLine($"demo finished in {clock.Elapsed.TotalSeconds:0} s");
                 if (summary.Complete) return CommandRunner.Success;

@@ -20,7 +20,7 @@ public sealed record PartitionLag(int Partition, long? Committed, long? HighWate
 internal sealed class ClusterHealth(ActorSystem system, ConsoleKafka kafka, FrameImages images, ILogger<ClusterHealth> log) : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
-    private readonly Lazy<IAdminClient> admin = new(() => new AdminClientBuilder(KafkaClients.ConsumerConfig(kafka.Options)).Build());
+    private readonly Lazy<IAdminClient> admin = new(() => new AdminClientBuilder(KafkaClients.AdminConfig(kafka.Options, "console-admin")).Build());
 
     public IReadOnlyList<MemberView> Members()
     {

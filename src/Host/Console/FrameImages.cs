@@ -26,65 +26,71 @@ public enum FrameImageProblem
 /// <summary>
 /// Reads a frame's image from the frames topic by the result's <c>source_partition</c> / <c>source_offset</c>, and checks
 /// the message's <c>frame-id</c> header is the frame asked for. Nothing is stored: the frames topic already retains the
-/// images for its retention, so a second copy would only be a second store to bound. One assigned consumer (no group
-/// membership, no commits), used by one request at a time; the same consumer answers the high watermarks the health page
-/// needs.
+/// images for its retention, so a second copy would only be a second store to bound. A few assigned consumers (no group
+/// membership, no commits; <see cref="Readers"/> at most, made when first needed), each used by one request at a time;
+/// they also answer the high watermarks the health page needs.
 /// </summary>
 internal sealed class FrameImages : IDisposable
 {
     private readonly ConsoleKafka kafka;
     private readonly TimeSpan timeout;
-    private readonly SemaphoreSlim turn = new(1, 1);
-    private readonly Lazy<IConsumer<string, byte[]>> consumer;
+    /// <summary>Requests for images served at once (a page asks for every card's image when it opens).</summary>
+    public const int Readers = 4;
+
+    private readonly ILogger log;
+    private readonly SemaphoreSlim turn = new(Readers, Readers);
+    private readonly System.Collections.Concurrent.ConcurrentBag<IConsumer<string, byte[]>> idle = [];
+    private readonly List<IConsumer<string, byte[]>> made = [];
 
     public FrameImages(ConsoleKafka kafka, ConsoleOptions options, ILogger<FrameImages> log)
     {
         this.kafka = kafka;
+        this.log = log;
         timeout = TimeSpan.FromSeconds(options.FrameFetchTimeoutSeconds);
-        consumer = new Lazy<IConsumer<string, byte[]>>(() => KafkaClients.CreateConsumer(kafka.Options.WithConsumerGroup(kafka.Options.ConsumerGroup + "-images"), log));
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a reader of its own, off the caller's thread.</summary>
+    private async Task<T> WithReaderAsync<T>(Func<IConsumer<string, byte[]>, T> work, CancellationToken cancellation)
+    {
+        await turn.WaitAsync(cancellation);
+        IConsumer<string, byte[]>? reader = null;
+        try
+        {
+            if (!idle.TryTake(out reader))
+            {
+                reader = KafkaClients.CreateConsumer(kafka.Options.WithConsumerGroup(kafka.Options.ConsumerGroup + "-images"), log);
+                lock (made) made.Add(reader);
+            }
+            var taken = reader;
+            return await Task.Run(() => work(taken), cancellation);
+        }
+        finally
+        {
+            if (reader is not null) idle.Add(reader);
+            turn.Release();
+        }
     }
 
     /// <summary>The image of <paramref name="frameId"/> at <paramref name="partition"/>/<paramref name="offset"/> of the frames topic.</summary>
-    public async Task<(FrameImage? Image, FrameImageProblem Problem)> ReadAsync(int partition, long offset, string frameId, CancellationToken cancellation)
-    {
-        await turn.WaitAsync(cancellation);
-        try
-        {
-            return await Task.Run(() => Read(partition, offset, frameId, cancellation), cancellation);
-        }
-        finally
-        {
-            turn.Release();
-        }
-    }
+    public Task<(FrameImage? Image, FrameImageProblem Problem)> ReadAsync(int partition, long offset, string frameId, CancellationToken cancellation) =>
+        WithReaderAsync(reader => Read(reader, partition, offset, frameId, cancellation), cancellation);
 
     /// <summary>The high watermark of each partition of <paramref name="topic"/> (null for a partition that did not answer).</summary>
-    public async Task<IReadOnlyDictionary<int, long?>> HighWatermarksAsync(string topic, IReadOnlyList<int> partitions, CancellationToken cancellation)
-    {
-        await turn.WaitAsync(cancellation);
-        try
+    public Task<IReadOnlyDictionary<int, long?>> HighWatermarksAsync(string topic, IReadOnlyList<int> partitions, CancellationToken cancellation) =>
+        WithReaderAsync<IReadOnlyDictionary<int, long?>>(reader => partitions.ToDictionary(p => p, p =>
         {
-            return await Task.Run(() => partitions.ToDictionary(p => p, p =>
+            try
             {
-                try
-                {
-                    return (long?)consumer.Value.QueryWatermarkOffsets(new TopicPartition(topic, p), timeout).High.Value;
-                }
-                catch (KafkaException)
-                {
-                    return null;
-                }
-            }), cancellation);
-        }
-        finally
-        {
-            turn.Release();
-        }
-    }
+                return (long?)reader.QueryWatermarkOffsets(new TopicPartition(topic, p), timeout).High.Value;
+            }
+            catch (KafkaException)
+            {
+                return null;
+            }
+        }), cancellation);
 
-    private (FrameImage?, FrameImageProblem) Read(int partition, long offset, string frameId, CancellationToken cancellation)
+    private (FrameImage?, FrameImageProblem) Read(IConsumer<string, byte[]> reader, int partition, long offset, string frameId, CancellationToken cancellation)
     {
-        var reader = consumer.Value;
         var topicPartition = new TopicPartition(kafka.Options.Topics.Frames, partition);
         reader.Assign(new TopicPartitionOffset(topicPartition, offset));
         try
@@ -125,10 +131,10 @@ internal sealed class FrameImages : IDisposable
 
     public void Dispose()
     {
-        if (consumer.IsValueCreated)
+        lock (made)
         {
-            consumer.Value.Close();
-            consumer.Value.Dispose();
+            foreach (var reader in made) reader.Dispose();
+            made.Clear();
         }
         turn.Dispose();
     }

@@ -53,6 +53,15 @@ public sealed record StreamingDemoOptions
     /// <summary>Where the training role keeps its model registry and sample store (a temporary folder by default).</summary>
     public string? WorkFolder { get; init; }
 
+    /// <summary>
+    /// Serve the node's HTTP endpoints with the operator console on this port of 127.0.0.1 (0: a free one), behind a
+    /// signing key made for this run, and report a login link; null: no HTTP endpoints (as the benchmarks run).
+    /// </summary>
+    public int? ConsolePort { get; init; }
+
+    /// <summary>Called with the summary while the node still runs; the node (and the console) stop when it returns.</summary>
+    public Func<StreamingDemoSummary, CancellationToken, Task>? WhileServing { get; init; }
+
     /// <summary>Longest wait for the outcomes of all frames after the last was sent.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(5);
 }
@@ -103,6 +112,7 @@ public static class StreamingDemo
             ["Logging:LogLevel:Default"] = "Warning",
         };
         AddScoringSettings(settings, options.Scoring);
+        using var console = options.ConsolePort is { } consolePort ? DemoConsole.Create(settings, consolePort) : null;
         var workFolder = options.WorkFolder ?? Directory.CreateTempSubdirectory("pipeline-demo-training-").FullName;
         AddTrainingSettings(settings, workFolder, modelFile, options.RefitAfter);
         using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
@@ -113,6 +123,7 @@ public static class StreamingDemo
             await WaitUntilReadyAsync(node, cancellation);
             report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion} as registry version v1, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###}), training" +
                    (options.RefitAfter is { } m ? $" (refit after {m} good frames)" : ""));
+            if (console is not null) foreach (var line in console.LoginLines()) report(line);
 
             double? bareFramesPerSecond = null;
             if (options.MeasureBareModel)
@@ -138,7 +149,9 @@ public static class StreamingDemo
             if (!done)
                 report($"gave up waiting after {options.Patience.TotalSeconds:0} s: {watcher.DistinctResults} results and {watcher.DeadLetters.Count} dead letters for {frames.Count} frames");
             await publishing;
-            return Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options, await memory.StopAsync());
+            var summary = Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options, await memory.StopAsync());
+            if (options.WhileServing is { } serve) await serve(summary, cancellation);
+            return summary;
         }
         finally
         {

@@ -67,6 +67,17 @@ public static class KafkaClients
     }
 
     /// <summary>
+    /// Settings of an admin client (metadata, consumer group offsets): the brokers, client id and security settings every
+    /// client shares, nothing of a producer or consumer.
+    /// </summary>
+    /// <param name="purpose">What the client is for ("console"); appended to the client id.</param>
+    public static AdminClientConfig AdminConfig(KafkaOptions options, string purpose)
+    {
+        ThrowIfInvalid(options.Validate(), "admin client");
+        return new AdminClientConfig(CommonSettings(options, purpose));
+    }
+
+    /// <summary>
     /// An idempotent producer for <paramref name="topic"/> (<see cref="ProducerConfig"/>). Errors and librdkafka's log
     /// go to <paramref name="logger"/> when one is given (to standard error otherwise); connection errors while the
     /// brokers are unreachable are summarized (<see cref="ConnectionErrorSummary"/>).
