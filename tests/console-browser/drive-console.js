@@ -3,6 +3,9 @@
 // with what it saw and did; the C# test checks the labels topic itself.
 //
 //   node drive-console.js --operator-url URL --viewer-url URL [--screenshots DIR] [--browser /usr/bin/chromium]
+//       the live page shows an anomaly with its image; "False alarm / good" on it; every page; a viewer's refusals
+//   node drive-console.js --operator-url URL --swap rollback|promote:VERSION
+//       on the models page: the button, the confirmation, until the scoring node reports serving the new version
 "use strict";
 const path = require("path");
 const { chromium } = require("playwright-core");
@@ -15,7 +18,8 @@ function argument(name, fallback) {
 }
 
 const operatorUrl = argument("operator-url");
-const viewerUrl = argument("viewer-url");
+const swap = argument("swap", "");
+const viewerUrl = swap ? "" : argument("viewer-url");
 const screenshots = argument("screenshots", "");
 const executablePath = argument("browser", process.env.CHROMIUM || "/usr/bin/chromium");
 const patience = Number(argument("timeout-ms", "60000"));
@@ -25,7 +29,39 @@ async function shoot(page, name) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: false });
 }
 
+// Rollback or promote from the models page, then wait until the node serving reports the version now current.
+async function swapVersion(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(patience);
+  const dialogs = [];
+  page.on("dialog", dialog => { dialogs.push(dialog.message()); dialog.accept(); });
+  await page.goto(operatorUrl);
+  await page.waitForFunction(() => document.body.dataset.feed === "ready");
+  await page.getByRole("button", { name: "Models" }).click();
+  await page.locator("#versions tbody tr[data-version]").first().waitFor();
+  if (swap === "rollback") {
+    await page.getByRole("button", { name: "Roll back to previous" }).click();
+  } else {
+    const version = swap.slice("promote:".length);
+    await page.locator(`#versions tbody tr[data-version="${version}"]`).getByRole("button", { name: "Promote" }).click();
+  }
+  await page.locator("#model-action", { hasText: "current version is now" }).waitFor();
+  const said = await page.locator("#model-action").textContent();
+  const [, current, was] = /current version is now (\S+) \(was (\S+)\)/.exec(said);
+  await page.waitForFunction(version => [...document.querySelectorAll("#nodes tbody tr")].some(row => row.cells[1]?.textContent === version), current);
+  await page.locator("#versions tbody tr[data-version] .tag.current").first().waitFor();
+  if (screenshots) await shoot(page, `console-models-after-${swap.replace(":", "-")}`);
+  process.stdout.write(JSON.stringify({ said, current, was, dialogs, serving: await page.locator("#nodes tbody tr").evaluateAll(rows => rows.map(r => r.cells[1].textContent)) }) + "\n");
+  await context.close();
+}
+
 async function main() {
+  if (swap) {
+    const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    try { await swapVersion(browser); } finally { await browser.close(); }
+    return;
+  }
   const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   const report = {};
   try {

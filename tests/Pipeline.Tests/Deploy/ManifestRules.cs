@@ -670,6 +670,8 @@ internal static partial class ManifestRules
             var needs = new (string Topic, string Operation)[]
             {
                 ("Frames", "Read"), ("Results", "Write"), ("Anomalies", "Write"), ("DeadLetter", "Write"), ("Labels", "Read"), ("ModelEvents", "Write"),
+                // the operator console on the training node (docs/console.md)
+                ("Results", "Read"), ("Anomalies", "Read"), ("ModelEvents", "Read"), ("Labels", "Write"),
             };
             foreach (var (topic, operation) in needs.Where(need => !Allows(need.Topic, need.Operation)))
                 problems.Add($"KafkaUser {user.Metadata.Name} may not {operation} topic {names[topic]}, which the pipeline does.");
