@@ -134,7 +134,7 @@ public static class StreamingDemo
 
             var memory = MemorySampler.Start();
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
-                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType})"),
+                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {(truth.TryGetValue(anomaly.FrameId, out var known) ? known.DefectType : "not a frame of the demo's cameras")})"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
             var publishing = options.PublishMidStream is { } plan
                 ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
