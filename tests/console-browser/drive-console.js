@@ -80,6 +80,8 @@ async function main() {
     });
     report.anomaly_with_image = await loaded.jsonValue();
     report.anomalies_shown = await page.locator("#anomalies .card").count();
+    // The screenshot waits (a little) for the first cards' images: each is one read from the frames topic.
+    await page.waitForFunction(() => [...document.querySelectorAll("#anomalies .card img")].slice(0, 6).every(i => i.complete && i.naturalWidth > 0), null, { timeout: 20000 }).catch(() => {});
     await shoot(page, "console-live");
     const card = page.locator(`#anomalies .card[data-frame-id="${report.anomaly_with_image.frame_id}"]`);
     await card.getByRole("button", { name: "False alarm / good" }).click();
@@ -89,6 +91,7 @@ async function main() {
     report.training_line = await page.locator("#training").textContent();
 
     await page.getByRole("button", { name: /Review queue/ }).click();
+    await page.waitForFunction(() => [...document.querySelectorAll("#review .card img")].slice(0, 6).every(i => i.complete && i.naturalWidth > 0), null, { timeout: 20000 }).catch(() => {});
     await shoot(page, "console-review");
     report.review_shown = await page.locator("#review .card").count();
     await page.getByRole("button", { name: "Models" }).click();

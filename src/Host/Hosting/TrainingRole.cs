@@ -92,6 +92,7 @@ public static class TrainingRole
         var outcome = FlowRefit.Run(job.Serving, job.Good, job.Defects, options, $"{job.Serving.Manifest.ModelVersion}-refit",
             ComputeDevice.Resolve("auto"), new LoggedProgress(log), cancellation);
         var figures = Describe(outcome.Validation);
+        TrainingMetrics.RefitFinished(outcome.IsAccepted);
         return new RefitResult(outcome.Accepted, outcome.IsAccepted ? figures : $"{outcome.RejectionReason} ({figures})");
     }
 

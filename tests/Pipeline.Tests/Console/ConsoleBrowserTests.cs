@@ -12,7 +12,7 @@ namespace Pipeline.Tests.Console;
 /// what a person on the line sees and does, checked on the topics with the test's own Kafka clients.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class ConsoleBrowserTests
+public sealed partial class ConsoleBrowserTests(StayingDemo demo) : IClassFixture<StayingDemo>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
@@ -23,16 +23,7 @@ public sealed class ConsoleBrowserTests
         using var scratch = new TempFolder();
         // PIPELINE_CONSOLE_SCREENSHOTS=docs/console keeps them for the docs.
         var screenshots = Environment.GetEnvironmentVariable("PIPELINE_CONSOLE_SCREENSHOTS") is { Length: > 0 } keep ? Directory.CreateDirectory(keep).FullName : scratch.Path;
-        using var demo = DemoProcess.Start("--frames", "60", "--rate", "8", "--corrupt-every", "0", "--image-size", "64", "--no-cache",
-            "--refit-after", "12", "--stay");
-        await demo.LineAsync("the node and its console keep running", TimeSpan.FromMinutes(10));
-        var operatorUrl = (await demo.LineAsync("console at ", Patience))["console at ".Length..];
-        var viewerLine = await demo.LineAsync("console for a viewer", Patience);
-        var viewerUrl = viewerLine[(viewerLine.LastIndexOf(" at ", StringComparison.Ordinal) + 4)..];
-        var kafkaLine = await demo.LineAsync("mock Kafka cluster at ", Patience);
-        var kafka = new KafkaOptions { BootstrapServers = kafkaLine["mock Kafka cluster at ".Length..kafkaLine.IndexOf(';')], ConsumerGroup = $"browser-test-{Guid.NewGuid():N}" };
-
-        var seen = await ConsoleBrowser.RunAsync(["--operator-url", operatorUrl, "--viewer-url", viewerUrl, "--screenshots", screenshots], Patience);
+        var seen = await ConsoleBrowser.RunAsync(["--operator-url", demo.OperatorUrl, "--viewer-url", demo.ViewerUrl, "--screenshots", screenshots], Patience);
 
         Assert.DoesNotContain("token=", seen.GetProperty("address_after_login").GetString());
         var cookie = Assert.Single(seen.GetProperty("cookie").EnumerateArray());
@@ -50,30 +41,49 @@ public sealed class ConsoleBrowserTests
         foreach (var page in new[] { "live", "review", "models", "health" })
             Assert.True(File.Exists(Path.Combine(screenshots, $"console-{page}.png")), $"no screenshot of the {page} page");
 
+        var kafka = demo.Kafka;
         var label = Assert.Single(Read(kafka, kafka.Topics.Labels, message => InspectionEvents.DeserializeLabelFeedback(message.Value), feedback => feedback.FrameId == labelled));
         Assert.Equal(FrameLabel.Good, label.Label);
 
         // The refits made a newer version current during the stream; a rollback from the page puts the one before it back
         // on the scoring node, and promoting the newer one takes it back: a frame sent after each is scored by that version.
-        var image = await AnImageAsync(operatorUrl);
-        var rolledBack = await ConsoleBrowser.RunAsync(["--operator-url", operatorUrl, "--swap", "rollback", "--screenshots", screenshots], Patience);
+        var image = await AnImageAsync(demo);
+        var rolledBack = await ConsoleBrowser.RunAsync(["--operator-url", demo.OperatorUrl, "--swap", "rollback", "--screenshots", screenshots], Patience);
         var (older, newer) = (rolledBack.GetProperty("current").GetString()!, rolledBack.GetProperty("was").GetString()!);
         Assert.NotEqual(newer, older);
         Assert.Contains("Roll back to the previous version?", rolledBack.GetProperty("dialogs")[0].GetString());
-        Assert.Equal(older, await ScoredByAsync(kafka, "after-rollback", image, demo));
-        var promoted = await ConsoleBrowser.RunAsync(["--operator-url", operatorUrl, "--swap", $"promote:{newer}"], Patience);
+        Assert.Equal(older, await ScoredByAsync(kafka, "after-rollback", image, demo.Process));
+        var promoted = await ConsoleBrowser.RunAsync(["--operator-url", demo.OperatorUrl, "--swap", $"promote:{newer}"], Patience);
         Assert.Equal(newer, promoted.GetProperty("current").GetString());
-        Assert.Equal(newer, await ScoredByAsync(kafka, "after-promote", image, demo));
-
-        Assert.Equal(0, await demo.StopAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(newer, await ScoredByAsync(kafka, "after-promote", image, demo.Process));
     }
 
-    /// <summary>An image the demo's cameras sent, read back through the console (with the operator's token from the link).</summary>
-    private static async Task<byte[]> AnImageAsync(string operatorUrl)
+    [Fact]
+    public async Task Every_metric_the_Grafana_dashboard_queries_is_on_the_demo_nodes_metrics()
     {
-        var uri = new Uri(operatorUrl);
-        using var http = new HttpClient { BaseAddress = new Uri(uri.GetLeftPart(UriPartial.Authority)) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", uri.Query["?token=".Length..]);
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Deploy.DeployFiles.RepositoryRoot, "deploy", "grafana", "inspection-pipeline.json")));
+        var queries = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(panel => panel.GetProperty("targets").EnumerateArray().Select(target => (Panel: panel.GetProperty("title").GetString(), Expr: target.GetProperty("expr").GetString()!)))
+            .ToArray();
+        using var http = new HttpClient { BaseAddress = new Uri(demo.Origin) };
+
+        var exported = (await http.GetStringAsync("/metrics")).Split('\n').Where(line => line.Length > 0 && line[0] != '#')
+            .Select(line => line[..line.IndexOfAny(['{', ' '])]).ToHashSet(StringComparer.Ordinal);
+
+        Assert.True(queries.Length >= 10, $"the dashboard has {queries.Length} queries");
+        var missing = queries.SelectMany(query => MetricName().Matches(query.Expr).Select(match => (query.Panel, Metric: match.Value)))
+            .Where(use => !exported.Contains(use.Metric)).Distinct().ToArray();
+        Assert.True(missing.Length == 0, "the dashboard queries metrics the node does not export: " + string.Join(", ", missing.Select(use => $"{use.Metric} ({use.Panel})")));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(pipeline|process|dotnet)_[a-z0-9_]+\b")]
+    private static partial System.Text.RegularExpressions.Regex MetricName();
+
+    /// <summary>An image the demo's cameras sent, read back through the console (with the operator's token from the link).</summary>
+    private static async Task<byte[]> AnImageAsync(StayingDemo demo)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(demo.Origin) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", demo.OperatorToken);
         using var state = JsonDocument.Parse(await http.GetStringAsync("/console/state"));
         var anomaly = state.RootElement.GetProperty("anomalies").EnumerateArray().First();
         return await http.GetByteArrayAsync($"/console/frames/{anomaly.GetProperty("source_partition").GetInt32()}/{anomaly.GetProperty("source_offset").GetInt64()}?frame_id={anomaly.GetProperty("frame_id").GetString()}");
