@@ -37,6 +37,9 @@ internal sealed class ConsoleRoutes(
 {
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
 
+    /// <summary>Fires when the node's HTTP server begins to stop: open event streams end then, so that they do not hold the shutdown.</summary>
+    private CancellationToken stopping;
+
     private static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -48,6 +51,7 @@ internal sealed class ConsoleRoutes(
 
     public void Map(WebApplication app)
     {
+        stopping = app.Lifetime.ApplicationStopping;
         app.MapGet("/", LoginOrPageAsync).AllowAnonymous();
         app.MapGet("/console/assets/{name}", (string name) => ConsoleAssets.Find(name) is { } asset
             ? Results.Bytes(asset.Bytes, asset.ContentType)
@@ -102,10 +106,14 @@ internal sealed class ConsoleRoutes(
         return Results.Bytes(ConsoleAssets.Page.Bytes, ConsoleAssets.Page.ContentType);
     }
 
-    /// <summary>Server-sent events: <c>snapshot</c> first, then <c>anomaly</c>, <c>review</c> and <c>model_event</c> as they arrive.</summary>
+    /// <summary>
+    /// Server-sent events: <c>snapshot</c> first, then <c>anomaly</c>, <c>review</c> and <c>model_event</c> as they
+    /// arrive, until the page goes or the node stops (the browser's EventSource then reconnects on its own).
+    /// </summary>
     private async Task EventsAsync(HttpContext context)
     {
-        var cancellation = context.RequestAborted;
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var cancellation = ending.Token;
         var changes = feed.Listen(cancellation);
         var response = context.Response;
         response.ContentType = "text/event-stream";

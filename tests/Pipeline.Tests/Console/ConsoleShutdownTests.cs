@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Pipeline.Shared.Configuration;
+using Pipeline.Tests.Cluster;
+using Xunit;
+
+namespace Pipeline.Tests.Console;
+
+/// <summary>An open console page does not hold a node's shutdown: its event stream ends when the node stops.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ConsoleShutdownTests
+{
+    [Fact]
+    public async Task A_node_with_a_page_listening_stops_promptly_and_ends_the_pages_event_stream()
+    {
+        var node = new ConsoleNode();
+        await node.InitializeAsync();
+        try
+        {
+            using var http = node.Client(node.Token(AccessRoles.Viewer));
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            using var events = await http.GetAsync("/console/events", HttpCompletionOption.ResponseHeadersRead);
+            using var stream = new StreamReader(await events.Content.ReadAsStreamAsync());
+            Assert.Equal("event: snapshot", await stream.ReadLineAsync());
+            var rest = stream.ReadToEndAsync();
+
+            var clock = Stopwatch.StartNew();
+            using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+                await node.Node.StopAsync(patience.Token);
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the node took {clock.Elapsed.TotalSeconds:0.0} s to stop with a page listening");
+            await Task.WhenAny(rest, Task.Delay(TimeSpan.FromSeconds(10)));
+            Assert.True(rest.IsCompleted, "the page's event stream is still open after the node stopped");
+        }
+        finally
+        {
+            await node.DisposeAsync();
+        }
+    }
+}
