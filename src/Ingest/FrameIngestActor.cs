@@ -13,13 +13,15 @@ namespace Pipeline.Ingest;
 /// <list type="number">
 /// <item>A <see cref="FrameConsumerLoop"/> reads frames on its own thread and tells them here.</item>
 /// <item>Headers and size are checked (<see cref="FrameHeaders.Parse"/>); the image is decoded and prepared at the
-/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) on a pool
-/// task, never on this actor's thread. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>);
-/// frames wait until it is known.</item>
+/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) by the
+/// actor's <see cref="FrameDecodeWorkers"/>, threads of their own, never on this actor's thread nor on the thread
+/// pool the actors run on. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>); frames wait
+/// until it is known.</item>
 /// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/>), which answers this actor.</item>
-/// <item>Outcomes are published per camera in the order the frames were read: a result to the results topic (and
-/// the anomalies topic when anomalous), a frame that cannot be inspected to the dead-letter topic with its
-/// reason. Once Kafka acknowledged every message of a frame, the loop may commit its offset.</item>
+/// <item>Outcomes are published per camera in the order the frames were read (<see cref="OrderedPublication"/>): a
+/// result to the results topic (and the anomalies topic when anomalous), a frame that cannot be inspected to the
+/// dead-letter topic with its reason. Once Kafka acknowledged every message of a frame, the loop may commit its
+/// offset.</item>
 /// </list>
 /// <para>
 /// Failures: a frame the model failed on is sent again after a back-off, up to
@@ -29,8 +31,12 @@ namespace Pipeline.Ingest;
 /// stops on a fatal error makes this actor throw; its supervisor restarts it with back-off, and frames not yet
 /// committed are read again (at least once: a result may be published twice, with the same frame id).
 /// </para>
+/// <para>
+/// Time: every timer (retries, the sweep) runs on the <see cref="TimeProvider"/> given (<see cref="ClockTimers"/>), so
+/// tests move time instead of waiting for it.
+/// </para>
 /// </summary>
-public sealed class FrameIngestActor : ReceiveActor, IWithTimers
+public sealed class FrameIngestActor : ReceiveActor
 {
     private const string SweepTimer = "sweep";
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
@@ -45,19 +51,24 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly TimeProvider clock;
     private readonly ConsumerStallWatch stallWatch;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Func<DecodeFrame, RgbImage>? prepareFrame;
     private readonly Dictionary<long, InFlightFrame> frames = [];
-    private readonly Dictionary<string, Queue<InFlightFrame>> cameraOrder = new(StringComparer.Ordinal);
+    private readonly OrderedPublication publication = new();
     private readonly List<InFlightFrame> waitingForFrameSize = [];
+    private readonly Queue<InFlightFrame> waitingForDecodeWorker = new();
     private readonly List<InFlightFrame> waitingForCapacity = [];
     private FrameConsumerLoop? consumer;
     private TopicProducers? producers;
+    private FrameDecodeWorkers? decoders;
+    private ClockTimers? timers;
     private long nextTicket;
     private int? frameSize;
     private bool askingForFrameSize;
     private DateTimeOffset? scoringBusySince;
 
-    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch)
+    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame = null)
     {
+        this.prepareFrame = prepareFrame;
         this.stallWatch = stallWatch;
         this.closing = closing;
         this.options = options.Validated();
@@ -69,8 +80,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         Receive<FrameRead>(read => Accept(read.Message));
         Receive<ConsumerStopped>(stopped => throw new IngestStoppedException($"The frames consumer stopped: {stopped.Error.Message}", stopped.Error));
-        Receive<FramePrepared>(Prepared);
-        Receive<FrameUnreadable>(Unreadable);
+        Receive<FrameDecoded>(Prepared);
+        Receive<FrameUndecodable>(Unreadable);
         Receive<ScoringNodeStatus>(LearnFrameSize);
         Receive<Status.Failure>(_ => askingForFrameSize = false);
         Receive<FrameScored>(Scored);
@@ -84,17 +95,24 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         Receive<GetIngestStatus>(_ => Sender.Tell(new IngestStatus(frames.Count, frameSize, consumer?.Connected ?? false, consumer?.Lag ?? 0)));
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
     /// <param name="scoring">Where frames are scored: this node's scoring actor, or the cluster router to scoring nodes.</param>
     /// <param name="closing">Where the actor leaves the closing of its Kafka clients when it stops, for the node to wait on.</param>
     /// <param name="stallWatch">Told of the consumer's progress, for the node's health checks (the node's one; a private one when null).</param>
+    /// <param name="clock">Time for the actor's timers and its consumer (the system's when null).</param>
     public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null, ConsumerStallWatch? stallWatch = null) =>
-        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System)));
+        Props(options, kafka, scoring, metrics, loggerFactory, closing, clock, stallWatch, prepareFrame: null);
+
+    /// <param name="prepareFrame">Stands in for decoding and preparing on the decode workers (tests).</param>
+    internal static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock, ConsumerStallWatch? stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame) =>
+        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System), prepareFrame));
 
     protected override void PreStart()
     {
         var self = Self;
+        timers = new ClockTimers(clock, self);
+        decoders = prepareFrame is null
+            ? new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames)
+            : new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames, prepareFrame);
         producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
             loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
@@ -102,7 +120,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             error => self.Tell(new ConsumerStopped(error)),
             loggerFactory.CreateLogger<FrameConsumerLoop>(), metrics, stallWatch, clock);
         consumer.Start();
-        Timers.StartPeriodicTimer(SweepTimer, Sweep.Instance, SweepInterval);
+        timers.StartPeriodic(SweepTimer, Sweep.Instance, SweepInterval);
         AskForFrameSize();
     }
 
@@ -110,6 +128,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         // Closing commits what is done and leaves the group; flushing waits for acknowledgements: both block, so not
         // here. Frames still in flight are not committed and will be read again.
+        timers?.Dispose();
+        decoders?.Dispose();
         var (closingConsumer, closingProducers) = (consumer, producers);
         (consumer, producers) = (null, null);
         closing.Track(Task.Run(() =>
@@ -129,14 +149,15 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             // Without trustworthy headers the frame has no camera to keep order in: out it goes at once.
             var unordered = new InFlightFrame(ticket, message, null, clock.GetUtcNow());
             frames.Add(ticket, unordered);
+            publication.Read(ticket, camera: null);
             DeadLetter(unordered, parsed.Rejection);
-            Publish(unordered);
+            Release(unordered);
             return;
         }
 
         var frame = new InFlightFrame(ticket, message, parsed.Metadata, clock.GetUtcNow());
         frames.Add(ticket, frame);
-        CameraQueue(frame.Metadata!.CameraId).Enqueue(frame);
+        publication.Read(ticket, frame.Metadata!.CameraId);
         var size = message.Message.Value?.Length ?? 0;
         if (size > options.MaxFrameBytes)
         {
@@ -148,7 +169,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         StartPreparing(frame);
     }
 
-    /// <summary>Decodes and prepares the frame on a pool task once the model's frame size is known.</summary>
+    /// <summary>Hands the frame to a decode worker once the model's frame size is known and the workers' queue has room.</summary>
     private void StartPreparing(InFlightFrame frame)
     {
         if (frameSize is not { } size)
@@ -158,14 +179,34 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var (ticket, bytes, name, maxPixels) = (frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels);
-        Task.Run(() => (object)new FramePrepared(ticket, FramePreparation.Prepare(ImageDecoder.Decode(bytes, name, maxPixels), size), size))
-            .PipeTo(Self, failure: error => error is ImageDecodeException decode
-                ? new FrameUnreadable(ticket, decode.Reason == ImageDecodeFailure.TooLarge ? DeadLetterReasons.Oversized : DeadLetterReasons.UndecodableImage, decode.Message)
-                : new FrameUnreadable(ticket, DeadLetterReasons.UndecodableImage, $"Decoding {name} failed: {error.Message}"));
+        if (waitingForDecodeWorker.Count > 0 || !TryQueueForDecoding(frame, size)) waitingForDecodeWorker.Enqueue(frame);
     }
 
-    private void Prepared(FramePrepared prepared) => WithFrame(prepared.Ticket, frame =>
+    private bool TryQueueForDecoding(InFlightFrame frame, int size) =>
+        decoders!.TryQueue(new DecodeFrame(frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels, size, Self));
+
+    /// <summary>A decode worker answered, so its queue has room: frames that did not fit go now, in the order they came.</summary>
+    private void QueueWaitingForDecodeWorker()
+    {
+        while (waitingForDecodeWorker.TryPeek(out var next))
+        {
+            if (frames.ContainsKey(next.Ticket))
+            {
+                if (frameSize is not { } size) waitingForFrameSize.Add(next);
+                else if (!TryQueueForDecoding(next, size)) return;
+            }
+
+            waitingForDecodeWorker.Dequeue();
+        }
+    }
+
+    private void Prepared(FrameDecoded prepared)
+    {
+        QueueWaitingForDecodeWorker();
+        WithFrame(prepared.Ticket, frame => UsePrepared(frame, prepared));
+    }
+
+    private void UsePrepared(InFlightFrame frame, FrameDecoded prepared)
     {
         if (prepared.Size != frameSize)
         {
@@ -175,13 +216,17 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         frame.Prepared = prepared.Image;
         SendToScoring(frame);
-    });
+    }
 
-    private void Unreadable(FrameUnreadable unreadable) => WithFrame(unreadable.Ticket, frame =>
+    private void Unreadable(FrameUndecodable unreadable)
     {
-        DeadLetter(frame, unreadable.ReasonCode, unreadable.Detail);
-        Release(frame);
-    });
+        QueueWaitingForDecodeWorker();
+        WithFrame(unreadable.Ticket, frame =>
+        {
+            DeadLetter(frame, unreadable.ReasonCode, unreadable.Detail);
+            Release(frame);
+        });
+    }
 
     private void SendToScoring(InFlightFrame frame)
     {
@@ -225,7 +270,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         {
             case ScoringFailureKind.Interrupted:
                 metrics.ScoringRetried("interrupted");
-                Timers.StartSingleTimer(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelay);
+                timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelay);
                 return;
             case ScoringFailureKind.InvalidFrame:
                 // Prepared for another model than the one scoring now: learn the frame size again and re-prepare.
@@ -249,7 +294,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
                 }
 
                 metrics.ScoringRetried("model-failed");
-                Timers.StartSingleTimer(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelayFor(frame.ScoringFailures));
+                timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelayFor(frame.ScoringFailures));
                 return;
         }
     });
@@ -330,14 +375,11 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         frame.Prepared = null;
     }
 
-    /// <summary>Publishes the camera's finished frames in the order they were read, up to the first one still in work.</summary>
+    /// <summary>The frame has its outcome: publishes what may go out now (its camera's done frames, in read order).</summary>
     private void Release(InFlightFrame finished)
     {
-        var camera = finished.Metadata!.CameraId;
-        var queue = cameraOrder[camera];
-        while (queue.TryPeek(out var head) && head.Outcome is not null)
-            Publish(queue.Dequeue());
-        if (queue.Count == 0) cameraOrder.Remove(camera);
+        foreach (var ticket in publication.Done(finished.Ticket))
+            Publish(frames[ticket]);
     }
 
     private void Publish(InFlightFrame frame)
@@ -348,9 +390,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
             _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
         };
-        var (self, ticket, attempt) = (Self, frame.Ticket, ++frame.PublishAttempts);
-        frame.UnacknowledgedMessages = messages.Count;
-        frame.PublishFailed = false;
+        var (self, ticket) = (Self, frame.Ticket);
+        var attempt = publication.Publishing(ticket, messages.Count);
         try
         {
             foreach (var (topic, message) in messages)
@@ -359,8 +400,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         catch (KafkaException e)
         {
             log.Warning("Publishing the outcome of {0} failed ({1}); trying again", frame.Name, e.Error.Reason);
-            frame.UnacknowledgedMessages = 0;
-            Timers.StartSingleTimer(PublishKey(frame), new RetryPublishing(ticket), options.RetryDelayFor(attempt));
+            timers!.StartSingle(PublishKey(frame), new RetryPublishing(ticket), options.RetryDelayFor(attempt));
         }
     }
 
@@ -373,17 +413,14 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     private void Acknowledge(Acknowledged acknowledged) => WithFrame(acknowledged.Ticket, frame =>
     {
-        if (acknowledged.Attempt != frame.PublishAttempts) return; // a report of an earlier attempt
+        var state = publication.Acknowledged(frame.Ticket, acknowledged.Attempt, delivered: !acknowledged.Error.IsError);
+        if (state == PublicationState.Stale) return; // a report of an earlier attempt
         if (acknowledged.Error.IsError)
-        {
-            frame.PublishFailed = true;
             log.Warning("Kafka did not take the outcome of {0} on {1}: {2}; publishing it again", frame.Name, acknowledged.Topic, acknowledged.Error.Reason);
-        }
-
-        if (--frame.UnacknowledgedMessages > 0) return;
-        if (frame.PublishFailed)
+        if (state == PublicationState.Waiting) return;
+        if (state == PublicationState.Failed)
         {
-            Timers.StartSingleTimer(PublishKey(frame), new RetryPublishing(frame.Ticket), options.RetryDelayFor(frame.PublishAttempts));
+            timers!.StartSingle(PublishKey(frame), new RetryPublishing(frame.Ticket), options.RetryDelayFor(attempt: acknowledged.Attempt));
             return;
         }
 
@@ -414,12 +451,6 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             handle(frame);
     }
 
-    private Queue<InFlightFrame> CameraQueue(string camera)
-    {
-        if (!cameraOrder.TryGetValue(camera, out var queue)) cameraOrder[camera] = queue = new Queue<InFlightFrame>();
-        return queue;
-    }
-
     private static string RetryKey(InFlightFrame frame) => $"retry-scoring-{frame.Ticket}";
 
     private static string PublishKey(InFlightFrame frame) => $"retry-publishing-{frame.Ticket}";
@@ -435,9 +466,6 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         public DateTimeOffset? SentAt { get; set; }
         public int ScoringFailures { get; set; }
         public FrameOutcome? Outcome { get; set; }
-        public int PublishAttempts { get; set; }
-        public int UnacknowledgedMessages { get; set; }
-        public bool PublishFailed { get; set; }
 
         /// <summary>How logs and dead letters name the frame: its id when known, and where it was read.</summary>
         public string Name => $"frame {Metadata?.FrameId ?? "(no id)"} at {Source.Topic}/{Source.Partition.Value}/{Source.Offset.Value}";
@@ -452,10 +480,6 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private sealed record FrameRead(ConsumeResult<string, byte[]> Message);
 
     private sealed record ConsumerStopped(Exception Error);
-
-    private sealed record FramePrepared(long Ticket, RgbImage Image, int Size);
-
-    private sealed record FrameUnreadable(long Ticket, string ReasonCode, string Detail);
 
     private sealed record RetryScoring(long Ticket);
 

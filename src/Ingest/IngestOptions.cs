@@ -18,6 +18,12 @@ public sealed class IngestOptions
     /// </summary>
     public int MaxInFlightFrames { get; set; } = 64;
 
+    /// <summary>
+    /// Threads that decode and prepare frames, at most at once (<see cref="FrameDecodeWorkers"/>): threads of their own,
+    /// never the thread pool the actors run on. One per processor core by default.
+    /// </summary>
+    public int DecodeWorkers { get; set; } = Environment.ProcessorCount;
+
     /// <summary>Largest encoded frame accepted; larger ones are dead-lettered as <c>oversized</c>.</summary>
     public int MaxFrameBytes { get; set; } = 10 * 1024 * 1024;
 
@@ -81,6 +87,8 @@ public sealed class IngestOptions
         var problems = new List<string>();
         if (MaxInFlightFrames < 1)
             problems.Add($"{Section}:MaxInFlightFrames is {MaxInFlightFrames}; use at least 1 (64 by default).");
+        if (DecodeWorkers is < 1 or > 256)
+            problems.Add($"{Section}:DecodeWorkers is {DecodeWorkers}; use 1 to 256 (one per processor core, {Environment.ProcessorCount} here, by default).");
         if (MaxFrameBytes < 1)
             problems.Add($"{Section}:MaxFrameBytes is {MaxFrameBytes}; use at least 1 (10 MiB by default).");
         if (MaxImagePixels < 1)
