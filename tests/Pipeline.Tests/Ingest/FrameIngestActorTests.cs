@@ -188,9 +188,9 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     public async Task With_64_frames_in_flight_only_the_decode_workers_decode_and_the_actors_answer_meanwhile()
     {
         // Decoding that keeps its thread busy (not blocked, which the pool would notice and make up for) as long as
-        // the test wants: a stand-in for 64 large JPEGs. As one pool task per frame, they all ran at once (21 of the
-        // 64 within the first seconds on a 2-core machine, each holding its whole picture), on the threads the actors
-        // run on.
+        // the test wants: a stand-in for 64 large JPEGs. As one pool task per frame, on the threads the actors run on,
+        // 3 to 23 of them were being decoded at once when this test looked (five runs, 2 cores), each holding its
+        // whole picture.
         using var gate = new ManualResetEventSlim();
         using var decoding = new SemaphoreSlim(0);
         var options = Options();
