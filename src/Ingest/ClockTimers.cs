@@ -14,7 +14,7 @@ namespace Pipeline.Ingest;
 /// </remarks>
 public sealed class ClockTimers(TimeProvider clock, IActorRef owner) : IDisposable
 {
-    private readonly Dictionary<string, ITimer> timers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TimerEntry> timers = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private bool disposed;
 
@@ -24,26 +24,12 @@ public sealed class ClockTimers(TimeProvider clock, IActorRef owner) : IDisposab
     /// <summary>Tells <paramref name="message"/> every <paramref name="interval"/>, the first time after one interval.</summary>
     public void StartPeriodic(string key, object message, TimeSpan interval) => Start(key, message, interval, interval);
 
-    /// <summary>Whether a timer is waiting under <paramref name="key"/>.</summary>
-    public bool IsActive(string key)
-    {
-        lock (gate) return timers.ContainsKey(key);
-    }
-
-    public void Cancel(string key)
-    {
-        lock (gate)
-        {
-            if (timers.Remove(key, out var timer)) timer.Dispose();
-        }
-    }
-
     public void Dispose()
     {
         lock (gate)
         {
             disposed = true;
-            foreach (var timer in timers.Values) timer.Dispose();
+            foreach (var entry in timers.Values) entry.Timer?.Dispose();
             timers.Clear();
         }
     }
@@ -53,11 +39,11 @@ public sealed class ClockTimers(TimeProvider clock, IActorRef owner) : IDisposab
         lock (gate)
         {
             if (disposed) return;
-            if (timers.Remove(key, out var previous)) previous.Dispose();
+            if (timers.Remove(key, out var previous)) previous.Timer?.Dispose();
+            // Registered before the timer exists: a clock may run a timer that is due at once within CreateTimer.
             var entry = new TimerEntry();
-            // The timer is created inside the lock, so a callback (which takes the lock) sees its entry.
+            timers[key] = entry;
             entry.Timer = clock.CreateTimer(_ => Fire(key, entry, message, period), null, due, period);
-            timers[key] = entry.Timer;
         }
     }
 
@@ -65,11 +51,11 @@ public sealed class ClockTimers(TimeProvider clock, IActorRef owner) : IDisposab
     {
         lock (gate)
         {
-            if (disposed || !timers.TryGetValue(key, out var current) || !ReferenceEquals(current, entry.Timer)) return;
+            if (disposed || !timers.TryGetValue(key, out var current) || !ReferenceEquals(current, entry)) return;
             if (period == Timeout.InfiniteTimeSpan)
             {
                 timers.Remove(key);
-                current.Dispose();
+                entry.Timer?.Dispose();
             }
         }
 
