@@ -18,8 +18,8 @@ namespace Pipeline.Ingest;
 /// pool the actors run on. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>); frames wait
 /// until it is known.</item>
 /// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/>), which answers this actor.</item>
-/// <item>Outcomes are published per camera in the order the frames were read (<see cref="OrderedPublication"/>): a
-/// result to the results topic (and the anomalies topic when anomalous), a frame that cannot be inspected to the
+/// <item>Outcomes are published by the <see cref="OutcomePublisher"/>, per camera in the order the frames were read:
+/// a result to the results topic (and the anomalies topic when anomalous), a frame that cannot be inspected to the
 /// dead-letter topic with its reason. Once Kafka acknowledged every message of a frame, the loop may commit its
 /// offset.</item>
 /// </list>
@@ -53,13 +53,13 @@ public sealed class FrameIngestActor : ReceiveActor
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Func<DecodeFrame, RgbImage>? prepareFrame;
     private readonly Dictionary<long, InFlightFrame> frames = [];
-    private readonly OrderedPublication publication = new();
     private readonly List<InFlightFrame> waitingForFrameSize = [];
     private readonly Queue<InFlightFrame> waitingForDecodeWorker = new();
     private readonly List<InFlightFrame> waitingForCapacity = [];
     private FrameConsumerLoop? consumer;
     private TopicProducers? producers;
     private FrameDecodeWorkers? decoders;
+    private OutcomePublisher? publisher;
     private ClockTimers? timers;
     private long nextTicket;
     private int? frameSize;
@@ -89,8 +89,8 @@ public sealed class FrameIngestActor : ReceiveActor
         Receive<ScoringBusy>(Busy);
         Receive<ScoringAvailable>(_ => ResumeScoring());
         Receive<RetryScoring>(retry => Retry(retry.Ticket));
-        Receive<RetryPublishing>(retry => WithFrame(retry.Ticket, Publish));
-        Receive<Acknowledged>(Acknowledge);
+        Receive<RetryPublishing>(retry => publisher!.Retry(retry));
+        Receive<OutcomeAcknowledged>(Acknowledge);
         Receive<Sweep>(_ => SweepOverdue());
         Receive<GetIngestStatus>(_ => Sender.Tell(new IngestStatus(frames.Count, frameSize, consumer?.Connected ?? false, consumer?.Lag ?? 0)));
     }
@@ -115,6 +115,7 @@ public sealed class FrameIngestActor : ReceiveActor
             : new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames, prepareFrame);
         producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
             loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
+        publisher = new OutcomePublisher(kafka, producers, options, metrics, clock, timers, self, log);
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
             error => self.Tell(new ConsumerStopped(error)),
@@ -149,20 +150,18 @@ public sealed class FrameIngestActor : ReceiveActor
             // Without trustworthy headers the frame has no camera to keep order in: out it goes at once.
             var unordered = new InFlightFrame(ticket, message, null, clock.GetUtcNow());
             frames.Add(ticket, unordered);
-            publication.Read(ticket, camera: null);
-            DeadLetter(unordered, parsed.Rejection);
-            Release(unordered);
+            publisher!.Read(ticket, camera: null);
+            Finish(unordered, new DeadLetterOutcome(parsed.Rejection));
             return;
         }
 
         var frame = new InFlightFrame(ticket, message, parsed.Metadata, clock.GetUtcNow());
         frames.Add(ticket, frame);
-        publication.Read(ticket, frame.Metadata!.CameraId);
+        publisher!.Read(ticket, frame.Metadata!.CameraId);
         var size = message.Message.Value?.Length ?? 0;
         if (size > options.MaxFrameBytes)
         {
             DeadLetter(frame, DeadLetterReasons.Oversized, $"The frame is {size:N0} bytes, over {IngestOptions.Section}:MaxFrameBytes ({options.MaxFrameBytes:N0}).");
-            Release(frame);
             return;
         }
 
@@ -224,7 +223,6 @@ public sealed class FrameIngestActor : ReceiveActor
         WithFrame(unreadable.Ticket, frame =>
         {
             DeadLetter(frame, unreadable.ReasonCode, unreadable.Detail);
-            Release(frame);
         });
     }
 
@@ -245,7 +243,7 @@ public sealed class FrameIngestActor : ReceiveActor
     {
         var source = frame.Source.TopicPartitionOffset;
         frame.SentAt = null;
-        frame.Outcome = new PublishResult(new InspectionResult
+        Finish(frame, new ResultOutcome(new InspectionResult
         {
             FrameId = scored.FrameId,
             CameraId = scored.CameraId,
@@ -258,9 +256,7 @@ public sealed class FrameIngestActor : ReceiveActor
             ScoredAt = scored.ScoredAt,
             SourcePartition = source.Partition.Value,
             SourceOffset = source.Offset.Value,
-        });
-        frame.Prepared = null;
-        Release(frame);
+        }));
     });
 
     private void Failed(ScoringFailed failed) => WithAwaitedFrame(failed.Correlation, frame =>
@@ -277,7 +273,6 @@ public sealed class FrameIngestActor : ReceiveActor
                 if (++frame.ScoringFailures >= options.MaxScoringAttempts)
                 {
                     DeadLetter(frame, DeadLetterReasons.ScoringRefused, failed.Reason);
-                    Release(frame);
                     return;
                 }
 
@@ -289,7 +284,6 @@ public sealed class FrameIngestActor : ReceiveActor
                 if (++frame.ScoringFailures >= options.MaxScoringAttempts)
                 {
                     DeadLetter(frame, DeadLetterReasons.ScoringFailed, $"Scoring failed {frame.ScoringFailures} times; last: {failed.Reason}");
-                    Release(frame);
                     return;
                 }
 
@@ -367,77 +361,22 @@ public sealed class FrameIngestActor : ReceiveActor
         }
     }
 
-    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => DeadLetter(frame, new FrameRejection(reasonCode, detail));
+    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => Finish(frame, new DeadLetterOutcome(new FrameRejection(reasonCode, detail)));
 
-    private void DeadLetter(InFlightFrame frame, FrameRejection why)
+    /// <summary>The frame has its outcome: nothing more is sent to scoring for it, and it goes to Kafka in its camera's turn.</summary>
+    private void Finish(InFlightFrame frame, FrameOutcome outcome)
     {
-        frame.Outcome = new PublishDeadLetter(why);
+        frame.Outcome = outcome;
         frame.Prepared = null;
+        publisher!.Publish(frame.Ticket, frame.Source, frame.Name, outcome);
     }
 
-    /// <summary>The frame has its outcome: publishes what may go out now (its camera's done frames, in read order).</summary>
-    private void Release(InFlightFrame finished)
+    private void Acknowledge(OutcomeAcknowledged acknowledged)
     {
-        foreach (var ticket in publication.Done(finished.Ticket))
-            Publish(frames[ticket]);
+        if (publisher!.Acknowledge(acknowledged) is not { } source) return;
+        frames.Remove(acknowledged.Ticket);
+        consumer?.Completed(source);
     }
-
-    private void Publish(InFlightFrame frame)
-    {
-        var messages = frame.Outcome switch
-        {
-            PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
-            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
-            _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
-        };
-        var (self, ticket) = (Self, frame.Ticket);
-        var attempt = publication.Publishing(ticket, messages.Count);
-        try
-        {
-            foreach (var (topic, message) in messages)
-                producers!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
-        }
-        catch (KafkaException e)
-        {
-            log.Warning("Publishing the outcome of {0} failed ({1}); trying again", frame.Name, e.Error.Reason);
-            timers!.StartSingle(PublishKey(frame), new RetryPublishing(ticket), options.RetryDelayFor(attempt));
-        }
-    }
-
-    /// <summary>The result's message (serialized once) for each topic it goes to.</summary>
-    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result)
-    {
-        var message = InspectionEvents.ToMessage(result);
-        return kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
-    }
-
-    private void Acknowledge(Acknowledged acknowledged) => WithFrame(acknowledged.Ticket, frame =>
-    {
-        var state = publication.Acknowledged(frame.Ticket, acknowledged.Attempt, delivered: !acknowledged.Error.IsError);
-        if (state == PublicationState.Stale) return; // a report of an earlier attempt
-        if (acknowledged.Error.IsError)
-            log.Warning("Kafka did not take the outcome of {0} on {1}: {2}; publishing it again", frame.Name, acknowledged.Topic, acknowledged.Error.Reason);
-        if (state == PublicationState.Waiting) return;
-        if (state == PublicationState.Failed)
-        {
-            timers!.StartSingle(PublishKey(frame), new RetryPublishing(frame.Ticket), options.RetryDelayFor(attempt: acknowledged.Attempt));
-            return;
-        }
-
-        frames.Remove(frame.Ticket);
-        consumer?.Completed(frame.Source);
-        var now = clock.GetUtcNow();
-        switch (frame.Outcome)
-        {
-            case PublishResult result:
-                metrics.ResultPublished(result.Result, now);
-                break;
-            case PublishDeadLetter dead:
-                metrics.FrameDeadLettered(dead.Why.ReasonCode);
-                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Why.Detail, dead.Why.ReasonCode);
-                break;
-        }
-    });
 
     private void WithFrame(long ticket, Action<InFlightFrame> handle)
     {
@@ -452,8 +391,6 @@ public sealed class FrameIngestActor : ReceiveActor
     }
 
     private static string RetryKey(InFlightFrame frame) => $"retry-scoring-{frame.Ticket}";
-
-    private static string PublishKey(InFlightFrame frame) => $"retry-publishing-{frame.Ticket}";
 
     /// <summary>A frame from the moment it is read until Kafka acknowledged its outcome.</summary>
     private sealed class InFlightFrame(long ticket, ConsumeResult<string, byte[]> source, FrameMetadata? metadata, DateTimeOffset ingestedAt)
@@ -471,21 +408,11 @@ public sealed class FrameIngestActor : ReceiveActor
         public string Name => $"frame {Metadata?.FrameId ?? "(no id)"} at {Source.Topic}/{Source.Partition.Value}/{Source.Offset.Value}";
     }
 
-    private abstract record FrameOutcome;
-
-    private sealed record PublishResult(InspectionResult Result) : FrameOutcome;
-
-    private sealed record PublishDeadLetter(FrameRejection Why) : FrameOutcome;
-
     private sealed record FrameRead(ConsumeResult<string, byte[]> Message);
 
     private sealed record ConsumerStopped(Exception Error);
 
     private sealed record RetryScoring(long Ticket);
-
-    private sealed record RetryPublishing(long Ticket);
-
-    private sealed record Acknowledged(long Ticket, int Attempt, string Topic, Confluent.Kafka.Error Error);
 
     private sealed record Sweep
     {
