@@ -13,13 +13,15 @@ namespace Pipeline.Ingest;
 /// <list type="number">
 /// <item>A <see cref="FrameConsumerLoop"/> reads frames on its own thread and tells them here.</item>
 /// <item>Headers and size are checked (<see cref="FrameHeaders.Parse"/>); the image is decoded and prepared at the
-/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) on a pool
-/// task, never on this actor's thread. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>);
-/// frames wait until it is known.</item>
+/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) by the
+/// actor's <see cref="FrameDecodeWorkers"/>, threads of their own, never on this actor's thread nor on the thread
+/// pool the actors run on. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>); frames wait
+/// until it is known.</item>
 /// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/>), which answers this actor.</item>
-/// <item>Outcomes are published per camera in the order the frames were read: a result to the results topic (and
-/// the anomalies topic when anomalous), a frame that cannot be inspected to the dead-letter topic with its
-/// reason. Once Kafka acknowledged every message of a frame, the loop may commit its offset.</item>
+/// <item>Outcomes are published by the <see cref="OutcomePublisher"/>, per camera in the order the frames were read:
+/// a result to the results topic (and the anomalies topic when anomalous), a frame that cannot be inspected to the
+/// dead-letter topic with its reason. Once Kafka acknowledged every message of a frame, the loop may commit its
+/// offset.</item>
 /// </list>
 /// <para>
 /// Failures: a frame the model failed on is sent again after a back-off, up to
@@ -29,8 +31,12 @@ namespace Pipeline.Ingest;
 /// stops on a fatal error makes this actor throw; its supervisor restarts it with back-off, and frames not yet
 /// committed are read again (at least once: a result may be published twice, with the same frame id).
 /// </para>
+/// <para>
+/// Time: every timer (retries, the sweep) runs on the <see cref="TimeProvider"/> given (<see cref="ClockTimers"/>), so
+/// tests move time instead of waiting for it.
+/// </para>
 /// </summary>
-public sealed class FrameIngestActor : ReceiveActor, IWithTimers
+public sealed class FrameIngestActor : ReceiveActor
 {
     private const string SweepTimer = "sweep";
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
@@ -45,19 +51,24 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     private readonly TimeProvider clock;
     private readonly ConsumerStallWatch stallWatch;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Func<DecodeFrame, RgbImage>? prepareFrame;
     private readonly Dictionary<long, InFlightFrame> frames = [];
-    private readonly Dictionary<string, Queue<InFlightFrame>> cameraOrder = new(StringComparer.Ordinal);
     private readonly List<InFlightFrame> waitingForFrameSize = [];
+    private readonly Queue<InFlightFrame> waitingForDecodeWorker = new();
     private readonly List<InFlightFrame> waitingForCapacity = [];
     private FrameConsumerLoop? consumer;
     private TopicProducers? producers;
+    private FrameDecodeWorkers? decoders;
+    private OutcomePublisher? publisher;
+    private ClockTimers? timers;
     private long nextTicket;
     private int? frameSize;
     private bool askingForFrameSize;
     private DateTimeOffset? scoringBusySince;
 
-    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch)
+    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame = null)
     {
+        this.prepareFrame = prepareFrame;
         this.stallWatch = stallWatch;
         this.closing = closing;
         this.options = options.Validated();
@@ -69,8 +80,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         Receive<FrameRead>(read => Accept(read.Message));
         Receive<ConsumerStopped>(stopped => throw new IngestStoppedException($"The frames consumer stopped: {stopped.Error.Message}", stopped.Error));
-        Receive<FramePrepared>(Prepared);
-        Receive<FrameUnreadable>(Unreadable);
+        Receive<FrameDecoded>(Prepared);
+        Receive<FrameUndecodable>(Unreadable);
         Receive<ScoringNodeStatus>(LearnFrameSize);
         Receive<Status.Failure>(_ => askingForFrameSize = false);
         Receive<FrameScored>(Scored);
@@ -78,31 +89,39 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         Receive<ScoringBusy>(Busy);
         Receive<ScoringAvailable>(_ => ResumeScoring());
         Receive<RetryScoring>(retry => Retry(retry.Ticket));
-        Receive<RetryPublishing>(retry => WithFrame(retry.Ticket, Publish));
-        Receive<Acknowledged>(Acknowledge);
+        Receive<RetryPublishing>(retry => publisher!.Retry(retry));
+        Receive<OutcomeAcknowledged>(Acknowledge);
         Receive<Sweep>(_ => SweepOverdue());
         Receive<GetIngestStatus>(_ => Sender.Tell(new IngestStatus(frames.Count, frameSize, consumer?.Connected ?? false, consumer?.Lag ?? 0)));
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
     /// <param name="scoring">Where frames are scored: this node's scoring actor, or the cluster router to scoring nodes.</param>
     /// <param name="closing">Where the actor leaves the closing of its Kafka clients when it stops, for the node to wait on.</param>
     /// <param name="stallWatch">Told of the consumer's progress, for the node's health checks (the node's one; a private one when null).</param>
+    /// <param name="clock">Time for the actor's timers and its consumer (the system's when null).</param>
     public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null, ConsumerStallWatch? stallWatch = null) =>
-        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System)));
+        Props(options, kafka, scoring, metrics, loggerFactory, closing, clock, stallWatch, prepareFrame: null);
+
+    /// <param name="prepareFrame">Stands in for decoding and preparing on the decode workers (tests).</param>
+    internal static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock, ConsumerStallWatch? stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame) =>
+        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System), prepareFrame));
 
     protected override void PreStart()
     {
         var self = Self;
+        timers = new ClockTimers(clock, self);
+        decoders = prepareFrame is null
+            ? new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames)
+            : new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames, prepareFrame);
         producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
             loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
+        publisher = new OutcomePublisher(kafka, producers, options, metrics, clock, timers, self, log);
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
             error => self.Tell(new ConsumerStopped(error)),
             loggerFactory.CreateLogger<FrameConsumerLoop>(), metrics, stallWatch, clock);
         consumer.Start();
-        Timers.StartPeriodicTimer(SweepTimer, Sweep.Instance, SweepInterval);
+        timers.StartPeriodic(SweepTimer, Sweep.Instance, SweepInterval);
         AskForFrameSize();
     }
 
@@ -110,6 +129,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         // Closing commits what is done and leaves the group; flushing waits for acknowledgements: both block, so not
         // here. Frames still in flight are not committed and will be read again.
+        timers?.Dispose();
+        decoders?.Dispose();
         var (closingConsumer, closingProducers) = (consumer, producers);
         (consumer, producers) = (null, null);
         closing.Track(Task.Run(() =>
@@ -129,26 +150,25 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             // Without trustworthy headers the frame has no camera to keep order in: out it goes at once.
             var unordered = new InFlightFrame(ticket, message, null, clock.GetUtcNow());
             frames.Add(ticket, unordered);
-            DeadLetter(unordered, parsed.Rejection);
-            Publish(unordered);
+            publisher!.Read(ticket, camera: null);
+            Finish(unordered, new DeadLetterOutcome(parsed.Rejection));
             return;
         }
 
         var frame = new InFlightFrame(ticket, message, parsed.Metadata, clock.GetUtcNow());
         frames.Add(ticket, frame);
-        CameraQueue(frame.Metadata!.CameraId).Enqueue(frame);
+        publisher!.Read(ticket, frame.Metadata!.CameraId);
         var size = message.Message.Value?.Length ?? 0;
         if (size > options.MaxFrameBytes)
         {
             DeadLetter(frame, DeadLetterReasons.Oversized, $"The frame is {size:N0} bytes, over {IngestOptions.Section}:MaxFrameBytes ({options.MaxFrameBytes:N0}).");
-            Release(frame);
             return;
         }
 
         StartPreparing(frame);
     }
 
-    /// <summary>Decodes and prepares the frame on a pool task once the model's frame size is known.</summary>
+    /// <summary>Hands the frame to a decode worker once the model's frame size is known and the workers' queue has room.</summary>
     private void StartPreparing(InFlightFrame frame)
     {
         if (frameSize is not { } size)
@@ -158,14 +178,34 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             return;
         }
 
-        var (ticket, bytes, name, maxPixels) = (frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels);
-        Task.Run(() => (object)new FramePrepared(ticket, FramePreparation.Prepare(ImageDecoder.Decode(bytes, name, maxPixels), size), size))
-            .PipeTo(Self, failure: error => error is ImageDecodeException decode
-                ? new FrameUnreadable(ticket, decode.Reason == ImageDecodeFailure.TooLarge ? DeadLetterReasons.Oversized : DeadLetterReasons.UndecodableImage, decode.Message)
-                : new FrameUnreadable(ticket, DeadLetterReasons.UndecodableImage, $"Decoding {name} failed: {error.Message}"));
+        if (waitingForDecodeWorker.Count > 0 || !TryQueueForDecoding(frame, size)) waitingForDecodeWorker.Enqueue(frame);
     }
 
-    private void Prepared(FramePrepared prepared) => WithFrame(prepared.Ticket, frame =>
+    private bool TryQueueForDecoding(InFlightFrame frame, int size) =>
+        decoders!.TryQueue(new DecodeFrame(frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels, size, Self));
+
+    /// <summary>A decode worker answered, so its queue has room: frames that did not fit go now, in the order they came.</summary>
+    private void QueueWaitingForDecodeWorker()
+    {
+        while (waitingForDecodeWorker.TryPeek(out var next))
+        {
+            if (frames.ContainsKey(next.Ticket))
+            {
+                if (frameSize is not { } size) waitingForFrameSize.Add(next);
+                else if (!TryQueueForDecoding(next, size)) return;
+            }
+
+            waitingForDecodeWorker.Dequeue();
+        }
+    }
+
+    private void Prepared(FrameDecoded prepared)
+    {
+        QueueWaitingForDecodeWorker();
+        WithFrame(prepared.Ticket, frame => UsePrepared(frame, prepared));
+    }
+
+    private void UsePrepared(InFlightFrame frame, FrameDecoded prepared)
     {
         if (prepared.Size != frameSize)
         {
@@ -175,13 +215,16 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         frame.Prepared = prepared.Image;
         SendToScoring(frame);
-    });
+    }
 
-    private void Unreadable(FrameUnreadable unreadable) => WithFrame(unreadable.Ticket, frame =>
+    private void Unreadable(FrameUndecodable unreadable)
     {
-        DeadLetter(frame, unreadable.ReasonCode, unreadable.Detail);
-        Release(frame);
-    });
+        QueueWaitingForDecodeWorker();
+        WithFrame(unreadable.Ticket, frame =>
+        {
+            DeadLetter(frame, unreadable.ReasonCode, unreadable.Detail);
+        });
+    }
 
     private void SendToScoring(InFlightFrame frame)
     {
@@ -200,7 +243,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         var source = frame.Source.TopicPartitionOffset;
         frame.SentAt = null;
-        frame.Outcome = new PublishResult(new InspectionResult
+        Finish(frame, new ResultOutcome(new InspectionResult
         {
             FrameId = scored.FrameId,
             CameraId = scored.CameraId,
@@ -213,9 +256,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             ScoredAt = scored.ScoredAt,
             SourcePartition = source.Partition.Value,
             SourceOffset = source.Offset.Value,
-        });
-        frame.Prepared = null;
-        Release(frame);
+        }));
     });
 
     private void Failed(ScoringFailed failed) => WithAwaitedFrame(failed.Correlation, frame =>
@@ -225,14 +266,13 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         {
             case ScoringFailureKind.Interrupted:
                 metrics.ScoringRetried("interrupted");
-                Timers.StartSingleTimer(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelay);
+                timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelay);
                 return;
             case ScoringFailureKind.InvalidFrame:
                 // Prepared for another model than the one scoring now: learn the frame size again and re-prepare.
                 if (++frame.ScoringFailures >= options.MaxScoringAttempts)
                 {
                     DeadLetter(frame, DeadLetterReasons.ScoringRefused, failed.Reason);
-                    Release(frame);
                     return;
                 }
 
@@ -244,12 +284,11 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
                 if (++frame.ScoringFailures >= options.MaxScoringAttempts)
                 {
                     DeadLetter(frame, DeadLetterReasons.ScoringFailed, $"Scoring failed {frame.ScoringFailures} times; last: {failed.Reason}");
-                    Release(frame);
                     return;
                 }
 
                 metrics.ScoringRetried("model-failed");
-                Timers.StartSingleTimer(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelayFor(frame.ScoringFailures));
+                timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelayFor(frame.ScoringFailures));
                 return;
         }
     });
@@ -322,85 +361,22 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => DeadLetter(frame, new FrameRejection(reasonCode, detail));
+    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => Finish(frame, new DeadLetterOutcome(new FrameRejection(reasonCode, detail)));
 
-    private void DeadLetter(InFlightFrame frame, FrameRejection why)
+    /// <summary>The frame has its outcome: nothing more is sent to scoring for it, and it goes to Kafka in its camera's turn.</summary>
+    private void Finish(InFlightFrame frame, FrameOutcome outcome)
     {
-        frame.Outcome = new PublishDeadLetter(why);
+        frame.Outcome = outcome;
         frame.Prepared = null;
+        publisher!.Publish(frame.Ticket, frame.Source, frame.Name, outcome);
     }
 
-    /// <summary>Publishes the camera's finished frames in the order they were read, up to the first one still in work.</summary>
-    private void Release(InFlightFrame finished)
+    private void Acknowledge(OutcomeAcknowledged acknowledged)
     {
-        var camera = finished.Metadata!.CameraId;
-        var queue = cameraOrder[camera];
-        while (queue.TryPeek(out var head) && head.Outcome is not null)
-            Publish(queue.Dequeue());
-        if (queue.Count == 0) cameraOrder.Remove(camera);
+        if (publisher!.Acknowledge(acknowledged) is not { } source) return;
+        frames.Remove(acknowledged.Ticket);
+        consumer?.Completed(source);
     }
-
-    private void Publish(InFlightFrame frame)
-    {
-        var messages = frame.Outcome switch
-        {
-            PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
-            PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
-            _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
-        };
-        var (self, ticket, attempt) = (Self, frame.Ticket, ++frame.PublishAttempts);
-        frame.UnacknowledgedMessages = messages.Count;
-        frame.PublishFailed = false;
-        try
-        {
-            foreach (var (topic, message) in messages)
-                producers!.Produce(topic, message, report => self.Tell(new Acknowledged(ticket, attempt, topic, report.Error)));
-        }
-        catch (KafkaException e)
-        {
-            log.Warning("Publishing the outcome of {0} failed ({1}); trying again", frame.Name, e.Error.Reason);
-            frame.UnacknowledgedMessages = 0;
-            Timers.StartSingleTimer(PublishKey(frame), new RetryPublishing(ticket), options.RetryDelayFor(attempt));
-        }
-    }
-
-    /// <summary>The result's message (serialized once) for each topic it goes to.</summary>
-    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result)
-    {
-        var message = InspectionEvents.ToMessage(result);
-        return kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
-    }
-
-    private void Acknowledge(Acknowledged acknowledged) => WithFrame(acknowledged.Ticket, frame =>
-    {
-        if (acknowledged.Attempt != frame.PublishAttempts) return; // a report of an earlier attempt
-        if (acknowledged.Error.IsError)
-        {
-            frame.PublishFailed = true;
-            log.Warning("Kafka did not take the outcome of {0} on {1}: {2}; publishing it again", frame.Name, acknowledged.Topic, acknowledged.Error.Reason);
-        }
-
-        if (--frame.UnacknowledgedMessages > 0) return;
-        if (frame.PublishFailed)
-        {
-            Timers.StartSingleTimer(PublishKey(frame), new RetryPublishing(frame.Ticket), options.RetryDelayFor(frame.PublishAttempts));
-            return;
-        }
-
-        frames.Remove(frame.Ticket);
-        consumer?.Completed(frame.Source);
-        var now = clock.GetUtcNow();
-        switch (frame.Outcome)
-        {
-            case PublishResult result:
-                metrics.ResultPublished(result.Result, now);
-                break;
-            case PublishDeadLetter dead:
-                metrics.FrameDeadLettered(dead.Why.ReasonCode);
-                log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Why.Detail, dead.Why.ReasonCode);
-                break;
-        }
-    });
 
     private void WithFrame(long ticket, Action<InFlightFrame> handle)
     {
@@ -414,15 +390,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             handle(frame);
     }
 
-    private Queue<InFlightFrame> CameraQueue(string camera)
-    {
-        if (!cameraOrder.TryGetValue(camera, out var queue)) cameraOrder[camera] = queue = new Queue<InFlightFrame>();
-        return queue;
-    }
-
     private static string RetryKey(InFlightFrame frame) => $"retry-scoring-{frame.Ticket}";
-
-    private static string PublishKey(InFlightFrame frame) => $"retry-publishing-{frame.Ticket}";
 
     /// <summary>A frame from the moment it is read until Kafka acknowledged its outcome.</summary>
     private sealed class InFlightFrame(long ticket, ConsumeResult<string, byte[]> source, FrameMetadata? metadata, DateTimeOffset ingestedAt)
@@ -435,33 +403,16 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         public DateTimeOffset? SentAt { get; set; }
         public int ScoringFailures { get; set; }
         public FrameOutcome? Outcome { get; set; }
-        public int PublishAttempts { get; set; }
-        public int UnacknowledgedMessages { get; set; }
-        public bool PublishFailed { get; set; }
 
         /// <summary>How logs and dead letters name the frame: its id when known, and where it was read.</summary>
         public string Name => $"frame {Metadata?.FrameId ?? "(no id)"} at {Source.Topic}/{Source.Partition.Value}/{Source.Offset.Value}";
     }
 
-    private abstract record FrameOutcome;
-
-    private sealed record PublishResult(InspectionResult Result) : FrameOutcome;
-
-    private sealed record PublishDeadLetter(FrameRejection Why) : FrameOutcome;
-
     private sealed record FrameRead(ConsumeResult<string, byte[]> Message);
 
     private sealed record ConsumerStopped(Exception Error);
 
-    private sealed record FramePrepared(long Ticket, RgbImage Image, int Size);
-
-    private sealed record FrameUnreadable(long Ticket, string ReasonCode, string Detail);
-
     private sealed record RetryScoring(long Ticket);
-
-    private sealed record RetryPublishing(long Ticket);
-
-    private sealed record Acknowledged(long Ticket, int Attempt, string Topic, Confluent.Kafka.Error Error);
 
     private sealed record Sweep
     {

@@ -14,7 +14,11 @@ internal static class ValidatedOptions
     {
         var values = configuration.GetSection(section);
 
-        // A misspelt key would otherwise be ignored without a word, and its default used.
+        // A misspelt key would otherwise be ignored without a word, and its default used. The binder's own check
+        // (BinderOptions.ErrorOnUnknownConfiguration) says "'ErrorOnUnknownConfiguration' was set on the provided
+        // BinderOptions, but the following properties were not found on the instance of ClusterOptions: 'Prot'":
+        // neither the section nor the settings there are, and it cannot allow the sections other types read.
+        // So the check is ours.
         var settings = typeof(T).GetProperties().Where(property => property.CanWrite).Select(property => property.Name)
             .Concat((nested ?? []).Select(path => path[(path.LastIndexOf(':') + 1)..])).ToArray();
         var unknown = values.GetChildren().Select(child => child.Key).Where(key => !settings.Contains(key, StringComparer.OrdinalIgnoreCase)).ToArray();

@@ -21,18 +21,22 @@ public sealed class HttpAuthOptions
     /// base64-encoded (<c>pipeline token new-key</c>). The directory is read again every
     /// <see cref="KeyReloadSeconds"/>, so keys are added and removed without a restart.
     /// </summary>
+    [ExistingPath(Note = "give the directory of the signing keys, a mounted Secret, or one key file")]
     public string? SigningKeysPath { get; set; }
 
     /// <summary>The <c>iss</c> every token must carry.</summary>
+    [NotEmpty(Note = "tokens are checked against it; default " + DefaultIssuer)]
     public string Issuer { get; set; } = DefaultIssuer;
 
     /// <summary>The <c>aud</c> every token must carry.</summary>
+    [NotEmpty(Note = "tokens are checked against it; default " + DefaultIssuer)]
     public string Audience { get; set; } = DefaultIssuer;
 
     /// <summary><c>/metrics</c> needs a viewer token too (the scraper then sends one).</summary>
     public bool ProtectMetrics { get; set; }
 
     /// <summary>How often <see cref="SigningKeysPath"/> is read again, at most.</summary>
+    [Between(1, 3600, Note = "30 by default")]
     public double KeyReloadSeconds { get; set; } = 30;
 
     public TimeSpan KeyReload => TimeSpan.FromSeconds(KeyReloadSeconds);

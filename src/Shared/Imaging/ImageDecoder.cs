@@ -35,6 +35,10 @@ public static class ImageDecoder
             throw new ImageDecodeException(sourceName, ImageDecodeFailure.Empty,
                 $"'{sourceName}' is empty (0 bytes); expected an encoded image such as a JPEG, PNG or BMP file.");
 
+        // Skia refuses a WebP canvas of more than 2^29 pixels as invalid input, before reading its size out.
+        if (ExtendedWebPCanvas(encoded) is var (canvasWidth, canvasHeight) && (long)canvasWidth * canvasHeight > maxPixels)
+            throw TooLarge(sourceName, "WEBP", canvasWidth, canvasHeight, maxPixels);
+
         using var data = SKData.CreateCopy(encoded);
         // The codec takes ownership of the stream (and frees it itself when it cannot be created).
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var opened);
@@ -44,9 +48,7 @@ public static class ImageDecoder
         var format = codec.EncodedFormat.ToString().ToUpperInvariant();
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         if ((long)width * height > maxPixels)
-            throw new ImageDecodeException(sourceName, ImageDecodeFailure.TooLarge,
-                $"'{sourceName}' is a {width}x{height} {format} image ({(long)width * height:N0} pixels), over the limit of "
-                + $"{maxPixels:N0} pixels. Send a smaller image or raise the limit.");
+            throw TooLarge(sourceName, format, width, height, maxPixels);
 
         // No colour space on the target: Skia then copies the stored values without colour management.
         var rgbaInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -74,6 +76,23 @@ public static class ImageDecoder
                 $"Cannot read image file '{path}': {problem}. Check the path and that this process may read the file.", e);
         }
         return Decode(encoded, path, maxPixels);
+    }
+
+    private static ImageDecodeException TooLarge(string sourceName, string format, int width, int height, long maxPixels) =>
+        new(sourceName, ImageDecodeFailure.TooLarge,
+            $"'{sourceName}' is a {width}x{height} {format} image ({(long)width * height:N0} pixels), over the limit of "
+            + $"{maxPixels:N0} pixels. Send a smaller image or raise the limit.");
+
+    /// <summary>
+    /// The canvas size an extended WebP (RIFF, WEBP, then a VP8X chunk) declares, or null for any other data. Its
+    /// fields are 24 bits each (the size minus one), so it may declare up to 16,777,216 pixels a side.
+    /// </summary>
+    private static (int Width, int Height)? ExtendedWebPCanvas(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.Length < 30 || !encoded[..4].SequenceEqual("RIFF"u8) || !encoded[8..12].SequenceEqual("WEBP"u8) || !encoded[12..16].SequenceEqual("VP8X"u8))
+            return null;
+        static int Field(ReadOnlySpan<byte> bytes) => 1 + (bytes[0] | bytes[1] << 8 | bytes[2] << 16);
+        return (Field(encoded[24..27]), Field(encoded[27..30]));
     }
 
     private static ImageDecodeException OpenFailure(string sourceName, SKCodecResult result, ReadOnlySpan<byte> encoded) => result switch

@@ -129,6 +129,25 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void The_generated_http_validators_say_the_key_the_value_and_what_would_do()
+    {
+        Assert.Equal(["Pipeline:Http:Port is 70000; use 0 to 65535 (0 turns the HTTP endpoints off)."], HttpFailures(options => options.Port = 70000));
+        Assert.Equal(["Pipeline:Http:BindAddress is 'everywhere'; it must be an IP address such as 0.0.0.0 (every interface) or 127.0.0.1."],
+            HttpFailures(options => options.BindAddress = "everywhere"));
+
+        var auth = new HttpAuthOptions { Issuer = " ", SigningKeysPath = "/no/such/keys", KeyReloadSeconds = double.NaN };
+        var result = new HttpAuthOptionsValidator().Validate(null, auth);
+        Assert.Equal(
+            [
+                "Pipeline:Http:Auth:SigningKeysPath is '/no/such/keys'; no such file or directory exists (give the directory of the signing keys, a mounted Secret, or one key file).",
+                "Pipeline:Http:Auth:Issuer is empty; set it (tokens are checked against it; default inspection-pipeline).",
+                "Pipeline:Http:Auth:KeyReloadSeconds is NaN; use 1 to 3600 (30 by default).",
+            ],
+            result.Failures);
+        Assert.True(new HttpAuthOptionsValidator().Validate(null, new HttpAuthOptions()).Succeeded);
+    }
+
+    [Fact]
     public void Building_a_node_with_bad_settings_fails_before_anything_starts_with_every_problem_named()
     {
         var error = Assert.Throws<PipelineInputException>(() => Bind(("Pipeline:Cluster:Port", "70000"), ("Pipeline:Cluster:Roles:0", "scorer")));

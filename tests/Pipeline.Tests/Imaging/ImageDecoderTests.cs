@@ -236,6 +236,43 @@ public sealed class ImageDecoderTests : IDisposable
         Assert.Contains("big.png", refusal.Message);
     }
 
+    public static TheoryData<string, Func<int, int, byte[]>> DeclaredSizeFormats => new()
+    {
+        { "PNG", DeclaredSizeFiles.Png },
+        { "JPEG", DeclaredSizeFiles.Jpeg },
+        { "BMP", DeclaredSizeFiles.Bmp },
+        { "GIF", DeclaredSizeFiles.Gif },
+        { "WEBP", DeclaredSizeFiles.WebP },
+    };
+
+    [Theory]
+    [MemberData(nameof(DeclaredSizeFormats))]
+    public void A_tiny_file_whose_header_declares_30000_by_30000_pixels_is_refused_before_any_pixel_is_decoded(string format, Func<int, int, byte[]> file)
+    {
+        var encoded = file(30_000, 30_000);
+        Assert.True(encoded.Length < 200, $"the {format} file is {encoded.Length} bytes");
+
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var refusal = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(encoded, "camera-1/frame-7", maxPixels: 50_000_000));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+
+        Assert.Equal("too-large", refusal.ReasonCode);
+        Assert.Contains($"is a 30000x30000 {format} image (900,000,000 pixels), over the limit of 50,000,000 pixels", refusal.Message);
+        // Decoding would have needed a buffer of 3.6 GB for the picture; the refusal allocates next to nothing.
+        Assert.True(allocated < 1024 * 1024, $"{allocated:N0} bytes were allocated to refuse the {format} file");
+    }
+
+    [Theory]
+    [MemberData(nameof(DeclaredSizeFormats))]
+    public void The_declared_size_files_are_read_as_their_format_with_the_size_they_declare(string format, Func<int, int, byte[]> file)
+    {
+        // The same files declaring 5x4 pixels, over a limit of 19: the decoder takes them for what they claim to be.
+        var refusal = Assert.Throws<ImageDecodeException>(() => ImageDecoder.Decode(file(5, 4), "small", maxPixels: 19));
+
+        Assert.Equal("too-large", refusal.ReasonCode);
+        Assert.Contains($"is a 5x4 {format} image (20 pixels)", refusal.Message);
+    }
+
     [Fact]
     public void A_refused_image_is_an_input_error_not_a_bug()
     {

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Pipeline.Ingest;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
@@ -32,7 +33,10 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
 {
     private const int FrameSize = 32;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How soon an actor that is not starved answers, even on a loaded machine.</summary>
+    private static readonly TimeSpan Responsive = TimeSpan.FromSeconds(3);
     private static readonly byte[] Png = ImageEncoding.ToPng(new SyntheticParts(48).Good(new Random(1)));
 
     private readonly MockKafkaCluster cluster;
@@ -92,17 +96,21 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     public async Task A_frame_the_model_failed_on_is_sent_again_and_dead_lettered_after_the_last_attempt()
     {
         using var watcher = new InspectionStreamWatcher(kafka);
-        StartIngest(Options(maxScoringAttempts: 2));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(maxScoringAttempts: 2), clock);
         SendFrames(Frame("failing", "camera-1"));
 
         var first = ExpectScoreFrame("failing");
-        Answer(Failed(first, ScoringFailureKind.ModelFailed));
+        await AnswerAndAwaitHandled(Failed(first, ScoringFailureKind.ModelFailed));
+        Assert.False(scoring.HasMessages, "the frame was sent again before its back-off");
+        clock.Advance(RetryDelay);
         var second = ExpectScoreFrame("failing");
         Assert.Equal(first.Correlation, second.Correlation);
-        Answer(Failed(second, ScoringFailureKind.ModelFailed));
-        scoring.ExpectNoMsg(Quiet);
+        await AnswerAndAwaitHandled(Failed(second, ScoringFailureKind.ModelFailed));
 
         Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= 1, Patience), "no dead letter arrived");
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(10)); // every back-off there could be, and ten sweeps
+        Assert.False(scoring.HasMessages, "the frame was sent a third time");
         var dead = Assert.Single(watcher.DeadLetters);
         Assert.Equal(("failing", "camera-1", DeadLetterReasons.ScoringFailed), (dead.FrameId, dead.CameraId, dead.Reason));
         Assert.Empty(watcher.Results);
@@ -112,13 +120,16 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     public async Task An_interrupted_frame_is_sent_again_without_limit_and_its_later_score_is_published()
     {
         using var watcher = new InspectionStreamWatcher(kafka);
-        StartIngest(Options(maxScoringAttempts: 1));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(maxScoringAttempts: 1), clock);
         SendFrames(Frame("interrupted", "camera-1"));
 
         var first = ExpectScoreFrame("interrupted");
-        Answer(Failed(first, ScoringFailureKind.Interrupted));
+        await AnswerAndAwaitHandled(Failed(first, ScoringFailureKind.Interrupted));
+        clock.Advance(RetryDelay);
         var second = ExpectScoreFrame("interrupted");
-        Answer(Failed(second, ScoringFailureKind.Interrupted));
+        await AnswerAndAwaitHandled(Failed(second, ScoringFailureKind.Interrupted));
+        clock.Advance(RetryDelay);
         var third = ExpectScoreFrame("interrupted");
         Assert.Equal(first.Correlation, third.Correlation);
         Answer(Scored(third, score: 0.125));
@@ -133,13 +144,14 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     public async Task A_frame_without_an_answer_is_sent_again_after_the_scoring_timeout()
     {
         using var watcher = new InspectionStreamWatcher(kafka);
-        // The timeout is well above the quiet period, so a loaded machine that delivers the first request late
-        // cannot make the resend look early.
-        StartIngest(Options(scoringTimeoutMilliseconds: 2000));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(scoringTimeoutMilliseconds: 2000), clock);
         SendFrames(Frame("unanswered", "camera-1"));
 
         var first = ExpectScoreFrame("unanswered");
-        scoring.ExpectNoMsg(Quiet); // not before the timeout
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromMilliseconds(1900)); // a sweep, before the timeout
+        Assert.False(scoring.HasMessages, "the frame was sent again before the scoring timeout");
+        clock.Advance(TimeSpan.FromMilliseconds(1100)); // the sweep at 3 s finds it 3 s without an answer
         var again = ExpectScoreFrame("unanswered");
         Assert.Equal(first.Correlation, again.Correlation);
         Answer(Scored(again, score: 0.25));
@@ -152,12 +164,16 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     public async Task A_frame_scoring_was_too_busy_for_is_sent_again_only_once_scoring_is_available()
     {
         using var watcher = new InspectionStreamWatcher(kafka);
-        StartIngest();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(), clock);
         SendFrames(Frame("held", "camera-1"));
 
         var first = ExpectScoreFrame("held");
-        Answer(new ScoringBusy(first.FrameId, first.CameraId, QueuedFrames: 8, QueueCapacity: 8, first.Correlation));
-        scoring.ExpectNoMsg(Quiet);
+        await AnswerAndAwaitHandled(new ScoringBusy(first.FrameId, first.CameraId, QueuedFrames: 8, QueueCapacity: 8, first.Correlation));
+        // Ten sweeps and every back-off there could be, yet below the scoring timeout (30 s) after which a silent
+        // scorer is tried again.
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(10));
+        Assert.False(scoring.HasMessages, "the frame was sent again while scoring was busy");
 
         Answer(new ScoringAvailable("cpu", FreeSlots: 4));
         var again = ExpectScoreFrame("held");
@@ -166,6 +182,56 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
 
         Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 1, Patience), "no result arrived");
         Assert.Equal("held", Assert.Single(watcher.Results).FrameId);
+    }
+
+    [Fact]
+    public async Task With_64_frames_in_flight_only_the_decode_workers_decode_and_the_actors_answer_meanwhile()
+    {
+        // Decoding that keeps its thread busy (not blocked, which the pool would notice and make up for) as long as
+        // the test wants: a stand-in for 64 large JPEGs. As one pool task per frame, on the threads the actors run on,
+        // 3 to 23 of them were being decoded at once when this test looked (five runs, 2 cores), each holding its
+        // whole picture.
+        using var gate = new ManualResetEventSlim();
+        using var decoding = new SemaphoreSlim(0);
+        var options = Options();
+        options.DecodeWorkers = 2;
+        options.MaxInFlightFrames = 64;
+        StartIngest(options, prepareFrame: job =>
+        {
+            decoding.Release();
+            var giveUp = Environment.TickCount64 + 60_000;
+            while (!gate.IsSet && Environment.TickCount64 < giveUp) Thread.Yield();
+            return TestPictures.Uniform(job.Size, job.Size, (10, 20, 30));
+        });
+        var echo = Sys.ActorOf(Props.Create(() => new EchoActor()));
+        try
+        {
+            SendFrames(Enumerable.Range(1, 64).Select(n => Frame($"slow-{n}", $"camera-{n % 4}")).ToArray());
+            Assert.True(await decoding.WaitAsync(Patience) && await decoding.WaitAsync(Patience), "the two decode workers did not start");
+
+            var deadline = DateTime.UtcNow + Patience;
+            IngestStatus status;
+            while ((status = await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Responsive)).FramesInFlight < 64)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{status.FramesInFlight} of 64 frames were read");
+                await Task.Delay(20);
+            }
+
+            for (var question = 0; question < 20; question++)
+            {
+                Assert.Equal(question, await echo.Ask<int>(question, Responsive));
+                Assert.Equal(64, (await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Responsive)).FramesInFlight);
+            }
+
+            Assert.True(decoding.CurrentCount == 0, $"{2 + decoding.CurrentCount} frames were being decoded at once; DecodeWorkers is 2");
+        }
+        finally
+        {
+            gate.Set();
+        }
+
+        var scored = Enumerable.Range(0, 64).Select(_ => ExpectScoreFrame().FrameId).ToHashSet();
+        Assert.Equal(64, scored.Count);
     }
 
     [Fact]
@@ -178,10 +244,8 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         var sent = new[] { ExpectScoreFrame(), ExpectScoreFrame() }.ToDictionary(frame => frame.FrameId);
         Assert.True((long)sent["earlier"].Correlation! < (long)sent["later"].Correlation!, "the earlier frame should have the lower ticket");
 
-        Answer(Scored(sent["later"], score: 0.25));
-        await Task.Delay(Quiet);
-        Assert.Empty(watcher.Results); // held back behind the earlier frame
-
+        // Had the later result been published when it was scored, it would be on the topic before the earlier one.
+        await AnswerAndAwaitHandled(Scored(sent["later"], score: 0.25));
         Answer(Scored(sent["earlier"], score: 0.125));
         Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 2, Patience), "the results did not arrive");
         Assert.Equal(new[] { "earlier", "later" }, watcher.Results.Select(result => result.FrameId));
@@ -281,9 +345,11 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     };
 
     /// <summary>Starts the actor and answers its question for the frame size: 32 px, model v1.</summary>
-    private void StartIngest(IngestOptions? options = null)
+    /// <param name="clock">The actor's time (its retries and sweeps); the system's when null.</param>
+    /// <param name="prepareFrame">Stands in for decoding on the decode workers; the real decoder when null.</param>
+    private void StartIngest(IngestOptions? options = null, TimeProvider? clock = null, Func<DecodeFrame, RgbImage>? prepareFrame = null)
     {
-        ingest = Sys.ActorOf(FrameIngestActor.Props(options ?? Options(), kafka, scoring.Ref, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing()));
+        ingest = Sys.ActorOf(FrameIngestActor.Props(options ?? Options(), kafka, scoring.Ref, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing(), clock, null, prepareFrame));
         scoring.ExpectMsg<GetScoringStatus>(Patience);
         scoring.Reply(new ScoringNodeStatus([new ScoringStatus(true, "v1", FrameSize, 0, 0, "cpu")]));
     }
@@ -344,10 +410,33 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     /// <summary>Scoring's answer, told to the actor as if from scoring.</summary>
     private void Answer(object answer) => ingest.Tell(answer, scoring.Ref);
 
+    /// <summary>Tells scoring's answer and returns once the actor has handled it (and told scoring whatever it tells).</summary>
+    private async Task AnswerAndAwaitHandled(object answer)
+    {
+        Answer(answer);
+        await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience);
+    }
+
+    /// <summary>
+    /// Moves the actor's clock and returns once the actor has handled what its timers told it then: the fake clock
+    /// runs the timers within <c>Advance</c>, so their messages are in the mailbox before the status question.
+    /// </summary>
+    private async Task AdvanceAndAwaitHandled(FakeTimeProvider clock, TimeSpan by)
+    {
+        clock.Advance(by);
+        await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience);
+    }
+
     private static FrameScored Scored(ScoreFrame frame, double score) => new(
         frame.FrameId, frame.CameraId, score, Threshold: 0.5, ModelVersion: "v1", frame.CapturedAt, frame.IngestedAt,
         ScoredAt: DateTimeOffset.UtcNow, BatchSize: 1, frame.Correlation);
 
     private static ScoringFailed Failed(ScoreFrame frame, ScoringFailureKind kind) =>
         new(frame.FrameId, frame.CameraId, kind, $"{kind} in a test", frame.Correlation);
+}
+
+/// <summary>Answers every message with the message itself.</summary>
+internal sealed class EchoActor : ReceiveActor
+{
+    public EchoActor() => ReceiveAny(message => Sender.Tell(message));
 }

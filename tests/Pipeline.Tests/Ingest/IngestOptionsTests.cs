@@ -27,4 +27,38 @@ public class IngestOptionsTests
 
         Assert.Equal([expected], options.Problems());
     }
+
+    [Fact]
+    public void Every_bad_setting_is_told_at_once_with_its_key_its_value_and_what_would_do()
+    {
+        var options = new IngestOptions { MaxInFlightFrames = 0, DecodeWorkers = 0, RetryDelayMilliseconds = -5, ScoringTimeoutMilliseconds = 10 };
+
+        Assert.Equal(
+            [
+                "Pipeline:Ingest:MaxInFlightFrames is 0; use at least 1 (64 by default).",
+                "Pipeline:Ingest:DecodeWorkers is 0; use 1 to 256 (one per processor core by default).",
+                "Pipeline:Ingest:ScoringTimeoutMilliseconds is 10; use at least 100 (a batch on a CPU takes seconds).",
+                "Pipeline:Ingest:RetryDelayMilliseconds is -5; use 0 or more (500 by default).",
+            ],
+            options.Problems());
+    }
+
+    [Fact]
+    public void A_liveness_stall_shorter_than_the_readiness_stall_is_refused_naming_both()
+    {
+        var options = new IngestOptions { NotReadyAfterStalledSeconds = 120, NotLiveAfterStalledSeconds = 60 };
+
+        var problem = Assert.Single(options.Problems());
+        Assert.StartsWith("Pipeline:Ingest:NotLiveAfterStalledSeconds is 60; use at least Pipeline:Ingest:NotReadyAfterStalledSeconds (120)", problem);
+    }
+
+    [Fact]
+    public void The_defaults_pass_and_decode_with_one_worker_per_processor_core()
+    {
+        var options = new IngestOptions();
+
+        Assert.Empty(options.Problems());
+        Assert.Equal(Environment.ProcessorCount, options.DecodeWorkers);
+        Assert.True(new IngestOptionsValidator().Validate(null, options).Succeeded);
+    }
 }
