@@ -224,12 +224,9 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         pendingLoads.Add(load);
         loop.Run(() =>
             {
+                // The artifact's weights are read from its file as they are loaded: no copy of them stays behind, and no
+                // forced collection (which would pause every thread of the process, ingest included) is needed.
                 var model = loadModel(artifact);
-                // A load leaves its temporaries (the weights' bytes, tensors TorchSharp created while reading them) to the
-                // garbage collector and finalizers; with models of hundreds of MB, reclaim them now, once per load, rather
-                // than hold gigabytes until the collector happens to run.
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-                GC.WaitForPendingFinalizers();
                 if (!stopped) return model;
                 model.Dispose();
                 throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");
@@ -292,7 +289,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         metrics.FrameAnswered(device, clock.GetUtcNow() - frame.AcceptedAt);
     }
 
-    private void DisposeOnLoop(IScoringModel model) => loop.Run(model.Dispose);
+    /// <summary>Disposes a model on the loop, then hands the native heap's free pages back to the system (a replaced model frees hundreds of MB).</summary>
+    private void DisposeOnLoop(IScoringModel model) => loop.Run(() =>
+    {
+        model.Dispose();
+        NativeHeap.Trim();
+    });
 
     private sealed record PendingFrame(ScoreFrame Request, IActorRef ReplyTo, DateTimeOffset AcceptedAt);
 

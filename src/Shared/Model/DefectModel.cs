@@ -45,7 +45,7 @@ public sealed class DefectModel : IDisposable
         try
         {
             flow = new CouplingFlow(manifest.Flow);
-            using var stream = new MemoryStream(artifact.Weights, writable: false);
+            using var stream = artifact.OpenWeights();
             flow.load(stream, strict: true);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException)
