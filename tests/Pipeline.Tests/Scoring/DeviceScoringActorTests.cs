@@ -52,7 +52,9 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
             (scored.FrameId, scored.CameraId, scored.Score, scored.Threshold, scored.IsAnomalous, scored.ModelVersion, scored.Correlation));
         Assert.Equal((DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(1)), (scored.CapturedAt, scored.IngestedAt));
         Assert.True(scored.ScoredAt > scored.IngestedAt);
-        requester.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        // Answered once: the next answer the requester gets is the next frame's.
+        scorer.Tell(Frame("f2", 20), requester);
+        Assert.Equal("f2", requester.ExpectMsg<FrameScored>().FrameId);
     }
 
     [Fact]
