@@ -40,6 +40,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly ScoringMetrics metrics;
     private readonly TimeProvider clock;
     private readonly IActorRef? featureSink;
+    private readonly bool unlabelledFeatures;
     private readonly int maxQueuedFrames;
     private readonly DynamicBatcher<PendingFrame> batcher;
     private readonly DeviceWorkLoop loop;
@@ -57,10 +58,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ScoringMetrics metrics,
         ModelArtifact? initialModel,
         TimeProvider clock,
-        IActorRef? featureSink)
+        IActorRef? featureSink,
+        bool unlabelledFeatures)
     {
         options.Validated();
         this.featureSink = featureSink;
+        this.unlabelledFeatures = unlabelledFeatures;
         this.device = device;
         this.loadModel = loadModel;
         this.initialModel = initialModel;
@@ -87,7 +90,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// <param name="metrics">Shared instruments.</param>
     /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
     /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
-    /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of every scored frame (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
+    /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of scored frames (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
+    /// <param name="unlabelledFeatures">
+    /// Whether the sink can use the features of frames that came without a label (it keeps them for late labels, or
+    /// takes low scores as good); when not, only labelled frames' features are copied off the device and told, and a
+    /// batch without a labelled frame is scored without them.
+    /// </param>
     public static Props Props(
         string device,
         ScoringOptions options,
@@ -95,8 +103,9 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ScoringMetrics metrics,
         ModelArtifact? initialModel = null,
         TimeProvider? clock = null,
-        IActorRef? featureSink = null) =>
-        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink));
+        IActorRef? featureSink = null,
+        bool unlabelledFeatures = true) =>
+        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink, unlabelledFeatures));
 
     protected override void PreStart()
     {
@@ -172,7 +181,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         var batch = new RunningBatch(frames, model);
         running = batch;
         var images = frames.Select(f => f.Request.Image).ToArray();
-        var withFeatures = featureSink is not null;
+        var withFeatures = featureSink is not null && (unlabelledFeatures || frames.Any(f => f.Request.Label is not null));
         loop.Run(() =>
             {
                 var stopwatch = Stopwatch.StartNew();
@@ -211,7 +220,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 replyTo.Tell(new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
                     request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation));
                 metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
-                if (finished.Features?[i] is { } features)
+                if (finished.Features?[i] is { } features && (unlabelledFeatures || request.Label is not null))
                     featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold));
             }
         }
