@@ -9,14 +9,15 @@ namespace Pipeline.Scoring;
 /// <summary>
 /// Scores frames on one device (a GPU, or a share of the CPU) with the current model, in dynamic batches.
 /// <para>
-/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; loading, scoring and disposing models run
-/// there and come back as messages, never on the actor's thread. At most one batch is on the device at a time;
+/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; scoring and disposing models run there and
+/// come back as messages, never on the actor's thread. Loading a model runs on a second loop of its own, so that the
+/// device keeps scoring with the current model while the next one loads (hundreds of MB take seconds). At most one batch is on the device at a time;
 /// meanwhile new frames wait in a <see cref="DynamicBatcher{T}"/>. An idle device waits up to
 /// <see cref="ScoringOptions.MaxWait"/> for a batch to fill; a device that just finished a batch starts the next
 /// one at once with whatever waited meanwhile, so it stays busy under load.
 /// </para>
 /// <para>
-/// Models: <see cref="LoadModel"/> loads on the loop beside the current model, then swaps between two batches;
+/// Models: <see cref="LoadModel"/> loads on the loading loop beside the current model, then swaps between two batches;
 /// every answer names the version that scored it, and a batch is scored by one model. The replaced model is
 /// disposed on the loop after the batch it may still be scoring.
 /// </para>
@@ -44,6 +45,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly int maxQueuedFrames;
     private readonly DynamicBatcher<PendingFrame> batcher;
     private readonly DeviceWorkLoop loop;
+    private readonly DeviceWorkLoop loading;
     private readonly List<PendingLoad> pendingLoads = [];
     private readonly HashSet<IActorRef> toldBusy = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
@@ -72,6 +74,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         maxQueuedFrames = options.MaxQueuedFrames;
         batcher = new DynamicBatcher<PendingFrame>(options.MaxBatchViews, options.MaxWait, clock);
         loop = new DeviceWorkLoop($"scoring {device}", device == "cpu" ? options.ThreadsPerCpuWorker : null);
+        loading = new DeviceWorkLoop($"loading {device}");
 
         Receive<ScoreFrame>(Accept);
         Receive<BatchDue>(_ => Dispatch(deviceJustFreed: false));
@@ -86,7 +89,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
 
     /// <param name="device">The device the loader puts models on, as configured ("cpu", "cuda:0"); names it in answers, logs and metrics.</param>
     /// <param name="options">Batching and queue limits; validated here.</param>
-    /// <param name="loadModel">Loads an artifact onto the device; runs on the device's work loop.</param>
+    /// <param name="loadModel">Loads an artifact onto the device; runs on the scorer's loading loop, while the device scores on.</param>
     /// <param name="metrics">Shared instruments.</param>
     /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
     /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
@@ -132,6 +135,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         if (current is not null) DisposeOnLoop(current.Model);
         current = null;
         loop.Dispose();
+        loading.Dispose();
     }
 
     private void Accept(ScoreFrame request)
@@ -231,7 +235,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         var load = new PendingLoad(artifact, replyTo);
         pendingLoads.Add(load);
-        loop.Run(() =>
+        loading.Run(() =>
             {
                 // The artifact's weights are read from its file as they are loaded: no copy of them stays behind, and no
                 // forced collection (which would pause every thread of the process, ingest included) is needed.
