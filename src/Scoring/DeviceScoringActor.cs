@@ -9,9 +9,10 @@ namespace Pipeline.Scoring;
 /// <summary>
 /// Scores frames on one device (a GPU, or a share of the CPU) with the current model, in dynamic batches.
 /// <para>
-/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; scoring and disposing models run there and
-/// come back as messages, never on the actor's thread. Loading a model runs on a second loop of its own, so that the
-/// device keeps scoring with the current model while the next one loads (hundreds of MB take seconds). At most one batch is on the device at a time;
+/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; scoring runs there and comes back as
+/// messages, never on the actor's thread. Loading and disposing models run on a second loop of its own, so that the
+/// device keeps scoring with the current model while the next one loads (hundreds of MB take seconds); a replaced
+/// model is disposed there once the batches given to the device before the swap are done. At most one batch is on the device at a time;
 /// meanwhile new frames wait in a <see cref="DynamicBatcher{T}"/>. An idle device waits up to
 /// <see cref="ScoringOptions.MaxWait"/> for a batch to fill; a device that just finished a batch starts the next
 /// one at once with whatever waited meanwhile, so it stays busy under load.
@@ -19,7 +20,7 @@ namespace Pipeline.Scoring;
 /// <para>
 /// Models: <see cref="LoadModel"/> loads on the loading loop beside the current model, then swaps between two batches;
 /// every answer names the version that scored it, and a batch is scored by one model. The replaced model is
-/// disposed on the loop after the batch it may still be scoring.
+/// disposed after the batch it may still be scoring.
 /// </para>
 /// <para>
 /// Failures: a frame of the wrong size is answered <see cref="ScoringFailureKind.InvalidFrame"/>; a batch the model
@@ -237,9 +238,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         pendingLoads.Add(load);
         loading.Run(() =>
             {
-                // The artifact's weights are read from its file as they are loaded: no copy of them stays behind, and no
-                // forced collection (which would pause every thread of the process, ingest included) is needed.
+                // The artifact's weights are read from its file as they are loaded, but TorchSharp reads each tensor into
+                // an array of its own first: hundreds of MB of garbage. A background collection (other threads go on;
+                // not the blocking one that paused the whole process) hands it back soon rather than when the collector
+                // next happens to run, and the native heap's free pages go back to the system.
                 var model = loadModel(artifact);
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Default, blocking: false, compacting: false);
+                NativeHeap.Trim();
                 if (!stopped) return model;
                 model.Dispose();
                 throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");
@@ -302,11 +307,27 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         metrics.FrameAnswered(device, clock.GetUtcNow() - frame.AcceptedAt);
     }
 
-    /// <summary>Disposes a model on the loop, then hands the native heap's free pages back to the system (a replaced model frees hundreds of MB).</summary>
+    /// <summary>
+    /// Disposes a model once the batches given to the device before now are done, on the loading loop so that the
+    /// device goes on scoring meanwhile, then hands the native heap's free pages back to the system (a replaced model
+    /// frees hundreds of MB).
+    /// </summary>
     private void DisposeOnLoop(IScoringModel model) => loop.Run(() =>
     {
-        model.Dispose();
-        NativeHeap.Trim();
+        try
+        {
+            loading.Run(DisposeAndTrim);
+        }
+        catch (ObjectDisposedException)
+        {
+            DisposeAndTrim(); // the scorer stopped and its loading loop takes no more work
+        }
+
+        void DisposeAndTrim()
+        {
+            model.Dispose();
+            NativeHeap.Trim();
+        }
     });
 
     private sealed record PendingFrame(ScoreFrame Request, IActorRef ReplyTo, DateTimeOffset AcceptedAt);
