@@ -238,12 +238,10 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         pendingLoads.Add(load);
         loading.Run(() =>
             {
-                // The artifact's weights are read from its file as they are loaded, but TorchSharp reads each tensor into
-                // an array of its own first: hundreds of MB of garbage. A background collection (other threads go on;
-                // not the blocking one that paused the whole process) hands it back soon rather than when the collector
-                // next happens to run, and the native heap's free pages go back to the system.
+                // The artifact's weights are read from its file straight into the new model's parameters: no copy of them
+                // is left for the garbage collector, and no collection is forced (a blocking one paused the whole process,
+                // ingest included). What the load freed on the native heap goes back to the system.
                 var model = loadModel(artifact);
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Default, blocking: false, compacting: false);
                 NativeHeap.Trim();
                 if (!stopped) return model;
                 model.Dispose();

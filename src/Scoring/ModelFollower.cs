@@ -1,10 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Training;
-using Microsoft.Win32.SafeHandles;
 
 namespace Pipeline.Scoring;
 

@@ -46,7 +46,7 @@ public sealed class DefectModel : IDisposable
         {
             flow = new CouplingFlow(manifest.Flow);
             using var stream = artifact.OpenWeights();
-            flow.load(stream, strict: true);
+            StateDictReader.Load(flow, stream); // straight into the parameters: no copy of the weights on the managed heap
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException)
         {
