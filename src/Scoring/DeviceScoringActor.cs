@@ -238,10 +238,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         pendingLoads.Add(load);
         loading.Run(() =>
             {
-                // The artifact's weights are read from its file straight into the new model's parameters: no copy of them
-                // is left for the garbage collector, and no collection is forced (a blocking one paused the whole process,
-                // ingest included). What the load freed on the native heap goes back to the system.
+                // The artifact's weights are read from its file straight into the new model's parameters, but fetching it
+                // left the model's size in 1 MiB chunk arrays on the large object heap (in one process with the training
+                // role, the chunks served too), which wait for the collector's next full collection. A background one
+                // now (the other threads go on; not the blocking collection that paused the whole process, ingest
+                // included) hands them back during the swap instead, and the native heap's free pages go back too.
                 var model = loadModel(artifact);
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Default, blocking: false, compacting: false);
                 NativeHeap.Trim();
                 if (!stopped) return model;
                 model.Dispose();
