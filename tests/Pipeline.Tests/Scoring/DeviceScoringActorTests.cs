@@ -188,6 +188,33 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void The_device_goes_on_scoring_with_the_current_model_while_the_next_one_loads()
+    {
+        using var loadMayFinish = new ManualResetEventSlim();
+        var scorer = Sys.ActorOf(DeviceScoringActor.Props("cuda:0", Options(maxWaitMilliseconds: 0), artifact =>
+        {
+            if (artifact.Manifest.ModelVersion == "B") loadMayFinish.Wait(TimeSpan.FromSeconds(30)); // a load that takes its time
+            return Load(artifact);
+        }, metrics));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped.ModelVersion == "A");
+        try
+        {
+            scorer.Tell(new LoadModel(FakeScoringModel.Artifact("B")), requester);
+            scorer.Tell(Frame("while-loading", 10), requester);
+
+            Assert.Equal("A", requester.ExpectMsg<FrameScored>().ModelVersion);
+        }
+        finally
+        {
+            loadMayFinish.Set();
+        }
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped is { ModelVersion: "B", PreviousVersion: "A" });
+        scorer.Tell(Frame("after", 20), requester);
+        Assert.Equal("B", requester.ExpectMsg<FrameScored>().ModelVersion);
+    }
+
+    [Fact]
     public void A_stopping_scorer_answers_the_frames_it_holds_as_interrupted()
     {
         var scorer = Scorer(Options());
