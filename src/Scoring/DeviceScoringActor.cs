@@ -9,16 +9,18 @@ namespace Pipeline.Scoring;
 /// <summary>
 /// Scores frames on one device (a GPU, or a share of the CPU) with the current model, in dynamic batches.
 /// <para>
-/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; loading, scoring and disposing models run
-/// there and come back as messages, never on the actor's thread. At most one batch is on the device at a time;
+/// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; scoring runs there and comes back as
+/// messages, never on the actor's thread. Loading and disposing models run on a second loop of its own, so that the
+/// device keeps scoring with the current model while the next one loads (hundreds of MB take seconds); a replaced
+/// model is disposed there once the batches given to the device before the swap are done. At most one batch is on the device at a time;
 /// meanwhile new frames wait in a <see cref="DynamicBatcher{T}"/>. An idle device waits up to
 /// <see cref="ScoringOptions.MaxWait"/> for a batch to fill; a device that just finished a batch starts the next
 /// one at once with whatever waited meanwhile, so it stays busy under load.
 /// </para>
 /// <para>
-/// Models: <see cref="LoadModel"/> loads on the loop beside the current model, then swaps between two batches;
+/// Models: <see cref="LoadModel"/> loads on the loading loop beside the current model, then swaps between two batches;
 /// every answer names the version that scored it, and a batch is scored by one model. The replaced model is
-/// disposed on the loop after the batch it may still be scoring.
+/// disposed after the batch it may still be scoring.
 /// </para>
 /// <para>
 /// Failures: a frame of the wrong size is answered <see cref="ScoringFailureKind.InvalidFrame"/>; a batch the model
@@ -40,9 +42,11 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly ScoringMetrics metrics;
     private readonly TimeProvider clock;
     private readonly IActorRef? featureSink;
+    private readonly bool unlabelledFeatures;
     private readonly int maxQueuedFrames;
     private readonly DynamicBatcher<PendingFrame> batcher;
     private readonly DeviceWorkLoop loop;
+    private readonly DeviceWorkLoop loading;
     private readonly List<PendingLoad> pendingLoads = [];
     private readonly HashSet<IActorRef> toldBusy = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
@@ -57,10 +61,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ScoringMetrics metrics,
         ModelArtifact? initialModel,
         TimeProvider clock,
-        IActorRef? featureSink)
+        IActorRef? featureSink,
+        bool unlabelledFeatures)
     {
         options.Validated();
         this.featureSink = featureSink;
+        this.unlabelledFeatures = unlabelledFeatures;
         this.device = device;
         this.loadModel = loadModel;
         this.initialModel = initialModel;
@@ -69,6 +75,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         maxQueuedFrames = options.MaxQueuedFrames;
         batcher = new DynamicBatcher<PendingFrame>(options.MaxBatchViews, options.MaxWait, clock);
         loop = new DeviceWorkLoop($"scoring {device}", device == "cpu" ? options.ThreadsPerCpuWorker : null);
+        loading = new DeviceWorkLoop($"loading {device}");
 
         Receive<ScoreFrame>(Accept);
         Receive<BatchDue>(_ => Dispatch(deviceJustFreed: false));
@@ -83,11 +90,16 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
 
     /// <param name="device">The device the loader puts models on, as configured ("cpu", "cuda:0"); names it in answers, logs and metrics.</param>
     /// <param name="options">Batching and queue limits; validated here.</param>
-    /// <param name="loadModel">Loads an artifact onto the device; runs on the device's work loop.</param>
+    /// <param name="loadModel">Loads an artifact onto the device; runs on the scorer's loading loop, while the device scores on.</param>
     /// <param name="metrics">Shared instruments.</param>
     /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
     /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
-    /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of every scored frame (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
+    /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of scored frames (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
+    /// <param name="unlabelledFeatures">
+    /// Whether the sink can use the features of frames that came without a label (it keeps them for late labels, or
+    /// takes low scores as good); when not, only labelled frames' features are copied off the device and told, and a
+    /// batch without a labelled frame is scored without them.
+    /// </param>
     public static Props Props(
         string device,
         ScoringOptions options,
@@ -95,8 +107,9 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ScoringMetrics metrics,
         ModelArtifact? initialModel = null,
         TimeProvider? clock = null,
-        IActorRef? featureSink = null) =>
-        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink));
+        IActorRef? featureSink = null,
+        bool unlabelledFeatures = true) =>
+        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink, unlabelledFeatures));
 
     protected override void PreStart()
     {
@@ -123,6 +136,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         if (current is not null) DisposeOnLoop(current.Model);
         current = null;
         loop.Dispose();
+        loading.Dispose();
     }
 
     private void Accept(ScoreFrame request)
@@ -172,7 +186,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         var batch = new RunningBatch(frames, model);
         running = batch;
         var images = frames.Select(f => f.Request.Image).ToArray();
-        var withFeatures = featureSink is not null;
+        var withFeatures = featureSink is not null && (unlabelledFeatures || frames.Any(f => f.Request.Label is not null));
         loop.Run(() =>
             {
                 var stopwatch = Stopwatch.StartNew();
@@ -211,7 +225,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 replyTo.Tell(new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
                     request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation));
                 metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
-                if (finished.Features?[i] is { } features)
+                if (finished.Features?[i] is { } features && (unlabelledFeatures || request.Label is not null))
                     featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold));
             }
         }
@@ -222,14 +236,16 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         var load = new PendingLoad(artifact, replyTo);
         pendingLoads.Add(load);
-        loop.Run(() =>
+        loading.Run(() =>
             {
+                // The artifact's weights are read from its file straight into the new model's parameters, but fetching it
+                // left the model's size in 1 MiB chunk arrays on the large object heap (in one process with the training
+                // role, the chunks served too), which wait for the collector's next full collection. A background one
+                // now (the other threads go on; not the blocking collection that paused the whole process, ingest
+                // included) hands them back during the swap instead, and the native heap's free pages go back too.
                 var model = loadModel(artifact);
-                // A load leaves its temporaries (the weights' bytes, tensors TorchSharp created while reading them) to the
-                // garbage collector and finalizers; with models of hundreds of MB, reclaim them now, once per load, rather
-                // than hold gigabytes until the collector happens to run.
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-                GC.WaitForPendingFinalizers();
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Default, blocking: false, compacting: false);
+                NativeHeap.Trim();
                 if (!stopped) return model;
                 model.Dispose();
                 throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");
@@ -292,7 +308,28 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         metrics.FrameAnswered(device, clock.GetUtcNow() - frame.AcceptedAt);
     }
 
-    private void DisposeOnLoop(IScoringModel model) => loop.Run(model.Dispose);
+    /// <summary>
+    /// Disposes a model once the batches given to the device before now are done, on the loading loop so that the
+    /// device goes on scoring meanwhile, then hands the native heap's free pages back to the system (a replaced model
+    /// frees hundreds of MB).
+    /// </summary>
+    private void DisposeOnLoop(IScoringModel model) => loop.Run(() =>
+    {
+        try
+        {
+            loading.Run(DisposeAndTrim);
+        }
+        catch (ObjectDisposedException)
+        {
+            DisposeAndTrim(); // the scorer stopped and its loading loop takes no more work
+        }
+
+        void DisposeAndTrim()
+        {
+            model.Dispose();
+            NativeHeap.Trim();
+        }
+    });
 
     private sealed record PendingFrame(ScoreFrame Request, IActorRef ReplyTo, DateTimeOffset AcceptedAt);
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Training;
@@ -27,17 +28,20 @@ public sealed record ModelFollowerStatus(ModelAnnouncement? Current, bool Traini
 /// Keeps a scoring node's model at the cluster's current version. It hears <see cref="ModelAnnouncement"/>s on
 /// <see cref="TrainingTopics.ModelVersions"/> and also asks the training singleton every
 /// <see cref="ScoringOptions.ModelCheckSeconds"/> (a node that joins or missed an announcement catches up). A new version
-/// is fetched in chunks of <see cref="ChunkBytes"/> (one request at a time, each with a timeout and retries), its SHA-256
-/// checked against the announcement and its format against the artifact's own checksum off the actor's thread, then
+/// is fetched in chunks of <see cref="ChunkBytes"/> (one request at a time, each with a timeout and retries) into an
+/// unlinked temporary file (in <see cref="Path.GetTempPath"/>: only the open handle keeps it, so nothing is left behind
+/// by a crash, and the model's bytes are never all in memory), written off the actor's thread; its SHA-256 is checked
+/// against the announcement and its format against the artifact's own checksum off the actor's thread, then it is
 /// given to the node's scorers (<see cref="LoadModel"/>), which load it beside the serving model and swap between two
 /// batches. A version that fails any step is refused: the old model keeps serving, the training node is told
-/// (<see cref="ModelAdoptionReport"/>), and the same bytes are not tried again.
+/// (<see cref="ModelAdoptionReport"/>), and the same bytes are not tried again. Its checks and timeouts run on the
+/// <see cref="TimeProvider"/> it is given (the system clock by default), so that tests move time instead of waiting.
 /// </summary>
-public sealed class ModelFollower : ReceiveActor, IWithTimers
+public sealed class ModelFollower : ReceiveActor
 {
     public const int ChunkBytes = 1024 * 1024;
-    private const int ChunkAttempts = 5;
-    private static readonly TimeSpan ChunkTimeout = TimeSpan.FromSeconds(15);
+    public const int ChunkAttempts = 5;
+    public static readonly TimeSpan ChunkTimeout = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan LoadTimeout = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -51,6 +55,7 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
     private readonly IActorRef? mediator;
     private readonly string node;
     private readonly TimeSpan checkInterval;
+    private readonly ClockTimers timers;
     private readonly HashSet<string> refusedSha256 = new(StringComparer.Ordinal);
     private readonly ILoggingAdapter log = Context.GetLogger();
     private ModelAnnouncement? current;
@@ -62,8 +67,9 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
     private Fetch? fetch;
     private Load? load;
 
-    public ModelFollower(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval)
+    public ModelFollower(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval, TimeProvider clock)
     {
+        timers = new ClockTimers(clock, Self);
         this.training = training;
         this.scoring = scoring;
         this.mediator = mediator;
@@ -90,6 +96,7 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
             training.Tell(GetCurrentModel.Instance);
         });
         Receive<ModelChunk>(Received);
+        Receive<ChunkWritten>(Written);
         Receive<ModelChunkUnavailable>(unavailable =>
         {
             if (fetch?.Announcement.Version != unavailable.Version) return;
@@ -106,21 +113,26 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
         Receive<SubscribeAck>(_ => { });
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
-
     /// <param name="training">The training singleton (its proxy).</param>
     /// <param name="scoring">This node's scoring router.</param>
     /// <param name="mediator">The pub-sub mediator to hear announcements on; null to rely on the periodic check.</param>
     /// <param name="node">This node's address, named in reports.</param>
     /// <param name="checkInterval">How often to ask the training node for the current version.</param>
-    public static Props Props(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval) =>
-        Akka.Actor.Props.Create(() => new ModelFollower(training, scoring, mediator, node, checkInterval));
+    /// <param name="clock">Time for the checks and the chunk and load timeouts; the system clock by default.</param>
+    public static Props Props(IActorRef training, IActorRef scoring, IActorRef? mediator, string node, TimeSpan checkInterval, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ModelFollower(training, scoring, mediator, node, checkInterval, clock ?? TimeProvider.System));
 
     protected override void PreStart()
     {
         mediator?.Tell(new Subscribe(TrainingTopics.ModelVersions, Self));
+        timers.StartPeriodic("check", Check.Instance, checkInterval);
         training.Tell(GetCurrentModel.Instance);
-        Timers.StartPeriodicTimer("check", Check.Instance, checkInterval);
+    }
+
+    protected override void PostStop()
+    {
+        timers.CancelAll();
+        fetch?.File.Dispose();
     }
 
     private void Consider(ModelAnnouncement announced)
@@ -129,47 +141,85 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
         current = announced;
         if (announced.Version == serving || refusedSha256.Contains(announced.Sha256)) return;
         if (fetch?.Announcement == announced || load?.Announcement == announced) return;
-        if (announced.SizeBytes <= 0 || announced.SizeBytes > Array.MaxLength)
+        if (announced.SizeBytes <= 0)
         {
-            Refuse(announced, $"its announced size of {announced.SizeBytes} bytes cannot be held in memory");
+            Refuse(announced, $"its announced size of {announced.SizeBytes} bytes is not a model's");
             return;
         }
         if (fetch is not null) log.Info("Model {0} was announced while {1} was being fetched; fetching {0} instead", announced.Version, fetch.Announcement.Version);
+        Abandon();
+        SafeFileHandle file;
+        try
+        {
+            file = UnlinkedTemporaryFile();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("Model {0} cannot be fetched: no temporary file in {1} ({2}); trying again at the next check", announced.Version, Path.GetTempPath(), e.Message);
+            return;
+        }
         log.Info("Fetching model {0} ({1:0.0} MB) from the training node", announced.Version, announced.SizeBytes / 1e6);
-        fetch = new Fetch(announced, new byte[announced.SizeBytes]);
+        fetch = new Fetch(announced, file);
         RequestNext();
+    }
+
+    /// <summary>A new file in the temporary folder, already unlinked: the handle is all that keeps it, and closing it frees the space.</summary>
+    private static SafeFileHandle UnlinkedTemporaryFile()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"pipeline-model-{Guid.NewGuid():N}{ModelArtifact.FileExtension}.part");
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        File.Delete(path);
+        return handle;
     }
 
     private void RequestNext()
     {
-        var length = (int)Math.Min(ChunkBytes, fetch!.Buffer.Length - fetch.Received);
+        var length = (int)Math.Min(ChunkBytes, fetch!.Announcement.SizeBytes - fetch.Received);
+        timers.StartSingle("chunk", new ChunkTimedOut(fetch.Announcement, fetch.Received), ChunkTimeout);
         training.Tell(new FetchModelChunk(fetch.Announcement.Version, fetch.Received, length));
-        Timers.StartSingleTimer("chunk", new ChunkTimedOut(fetch.Announcement, fetch.Received), ChunkTimeout);
     }
 
     private void Received(ModelChunk chunk)
     {
-        if (fetch is null || chunk.Version != fetch.Announcement.Version || chunk.Offset != fetch.Received) return; // stale or duplicate
-        Timers.Cancel("chunk");
-        if (chunk.TotalBytes != fetch.Buffer.Length || chunk.Bytes.Length == 0 || chunk.Offset + chunk.Bytes.Length > fetch.Buffer.Length)
+        if (fetch is null || fetch.Writing || chunk.Version != fetch.Announcement.Version || chunk.Offset != fetch.Received) return; // stale or duplicate
+        timers.Cancel("chunk");
+        if (chunk.TotalBytes != fetch.Announcement.SizeBytes || chunk.Bytes.Length == 0 || chunk.Offset + chunk.Bytes.Length > fetch.Announcement.SizeBytes)
         {
             var announced = fetch.Announcement;
             Abandon();
             Refuse(announced, $"the training node's file is {chunk.TotalBytes} bytes, but {announced.SizeBytes} were announced");
             return;
         }
-        chunk.Bytes.CopyTo(fetch.Buffer, chunk.Offset);
-        fetch = fetch with { Received = fetch.Received + chunk.Bytes.Length, Attempts = 0 };
-        if (fetch.Received < fetch.Buffer.Length)
+        fetch = fetch with { Writing = true };
+        var (current, file) = (fetch, fetch.File);
+        Task.Run(() =>
+            {
+                RandomAccess.Write(file, chunk.Bytes, chunk.Offset);
+                return new ChunkWritten(current, chunk.Bytes.Length, null);
+            })
+            .PipeTo(Self, failure: error => new ChunkWritten(current, 0, error.GetBaseException().Message));
+    }
+
+    private void Written(ChunkWritten written)
+    {
+        if (!ReferenceEquals(written.Fetch.File, fetch?.File)) return; // abandoned meanwhile
+        if (written.Problem is { } problem)
+        {
+            log.Warning("Model {0} cannot be fetched: writing it to a temporary file failed ({1}); trying again at the next check", fetch!.Announcement.Version, problem);
+            Abandon();
+            return;
+        }
+        fetch = fetch! with { Received = fetch.Received + written.Bytes, Attempts = 0, Writing = false };
+        if (fetch.Received < fetch.Announcement.SizeBytes)
         {
             RequestNext();
             return;
         }
-        var (announcement, bytes) = (fetch.Announcement, fetch.Buffer);
+        var (announcement, file) = (fetch.Announcement, fetch.File);
         fetch = null;
         Task.Run(() =>
             {
-                var artifact = ModelArtifact.FromBytes(bytes, $"{announcement.Version} (as fetched from the training node)");
+                var artifact = ModelArtifact.FromFile(file, $"{announcement.Version} (as fetched from the training node)");
                 return artifact.Sha256 == announcement.Sha256
                     ? new Verified(announcement, artifact, null)
                     : new Verified(announcement, null, $"its SHA-256 is {artifact.Sha256[..12]}…, but {announcement.Sha256[..12]}… was announced");
@@ -179,7 +229,7 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
 
     private void Retry(ChunkTimedOut timedOut)
     {
-        if (fetch is null || fetch.Announcement != timedOut.Announcement || fetch.Received != timedOut.Offset) return;
+        if (fetch is null || fetch.Writing || fetch.Announcement != timedOut.Announcement || fetch.Received != timedOut.Offset) return;
         if (fetch.Attempts + 1 >= ChunkAttempts)
         {
             log.Warning("Model {0}: no answer for the chunk at {1} after {2} tries; trying again at the next check", fetch.Announcement.Version, fetch.Received, ChunkAttempts);
@@ -192,7 +242,8 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
 
     private void Abandon()
     {
-        Timers.Cancel("chunk");
+        timers.Cancel("chunk");
+        fetch?.File.Dispose();
         fetch = null;
     }
 
@@ -219,7 +270,7 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
         }
         load = load with { Expected = count.Scorers };
         scoring.Tell(new LoadModel(load.Artifact));
-        Timers.StartSingleTimer("load", new LoadTimedOut(load.Announcement), LoadTimeout);
+        timers.StartSingle("load", new LoadTimedOut(load.Announcement), LoadTimeout);
     }
 
     private void Answered(string version, string? failure)
@@ -232,7 +283,7 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
 
     private void Finish(Load finished, string? failure)
     {
-        Timers.Cancel("load");
+        timers.Cancel("load");
         load = null;
         if (failure is not null)
         {
@@ -252,7 +303,10 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
         training.Tell(new ModelAdoptionReport(node, announcement.Version, false, reason));
     }
 
-    private sealed record Fetch(ModelAnnouncement Announcement, byte[] Buffer, long Received = 0, int Attempts = 0);
+    /// <param name="Writing">A chunk is being written to <paramref name="File"/>; the next is asked for once it is.</param>
+    private sealed record Fetch(ModelAnnouncement Announcement, SafeFileHandle File, long Received = 0, int Attempts = 0, bool Writing = false);
+
+    private sealed record ChunkWritten(Fetch Fetch, int Bytes, string? Problem);
 
     private sealed record Load(ModelAnnouncement Announcement, ModelArtifact Artifact, int Expected, List<string?> Failures);
 
@@ -267,5 +321,36 @@ public sealed class ModelFollower : ReceiveActor, IWithTimers
     private sealed record Check
     {
         public static readonly Check Instance = new();
+    }
+
+    /// <summary>
+    /// Named timers on a <see cref="TimeProvider"/> that tell the actor a message when due. Starting a timer again or
+    /// cancelling it stops the earlier one; a message already sent before that is told apart by the handlers (they
+    /// check which fetch or load it belongs to).
+    /// </summary>
+    private sealed class ClockTimers(TimeProvider clock, IActorRef self)
+    {
+        private readonly Dictionary<string, ITimer> running = new(StringComparer.Ordinal);
+
+        public void StartSingle(string key, object message, TimeSpan due) => Start(key, message, due, Timeout.InfiniteTimeSpan);
+
+        public void StartPeriodic(string key, object message, TimeSpan period) => Start(key, message, period, period);
+
+        public void Cancel(string key)
+        {
+            if (running.Remove(key, out var timer)) timer.Dispose();
+        }
+
+        public void CancelAll()
+        {
+            foreach (var timer in running.Values) timer.Dispose();
+            running.Clear();
+        }
+
+        private void Start(string key, object message, TimeSpan due, TimeSpan period)
+        {
+            Cancel(key);
+            running[key] = clock.CreateTimer(_ => self.Tell(message), null, due, period);
+        }
     }
 }

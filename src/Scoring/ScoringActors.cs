@@ -38,7 +38,11 @@ public static class ScoringActors
     /// Props of the node's <see cref="ScoringRouter"/>: one scorer per selected device, loading models onto that
     /// device's backbone from <paramref name="backbones"/>, each starting with <paramref name="initialModel"/> when given.
     /// </summary>
-    /// <param name="featureSink">Told the features of every scored frame (the node's <see cref="SampleCollector"/>); null to keep none.</param>
+    /// <param name="featureSink">
+    /// Told the features of scored frames (the node's <see cref="SampleCollector"/>); null to keep none. Unlabelled
+    /// frames' features are copied off the device only when the collector can use them: it keeps
+    /// <see cref="ScoringOptions.RecentFeatureFrames"/> for late labels, or <see cref="ScoringOptions.AutoAcceptBelowThresholdFraction"/> is set.
+    /// </param>
     public static Props PropsFor(ScoringOptions options, DeviceBackbones backbones, ScoringMetrics metrics, ModelArtifact? initialModel = null, IActorRef? featureSink = null) =>
         PropsFor(options, SelectDevices(options), device => DefectScoringModel.Loader(() => backbones.On(device)), metrics, initialModel, featureSink);
 
@@ -51,7 +55,8 @@ public static class ScoringActors
         ModelArtifact? initialModel = null,
         IActorRef? featureSink = null) =>
         ScoringRouter.Props(devices
-            .Select(device => (device, DeviceScoringActor.Props(device, options, loaderFor(device), metrics, initialModel, featureSink: featureSink)))
+            .Select(device => (device, DeviceScoringActor.Props(device, options, loaderFor(device), metrics, initialModel, featureSink: featureSink,
+                unlabelledFeatures: options.RecentFeatureFrames > 0 || options.AutoAcceptBelowThresholdFraction is not null)))
             .ToArray());
 }
 

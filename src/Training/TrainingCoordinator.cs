@@ -1,6 +1,8 @@
+using System.Runtime.ExceptionServices;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Training;
@@ -27,20 +29,26 @@ public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 /// <item>publishes a model that passed the gate to the <see cref="ModelRegistry"/> as the next version, makes it
 /// current and announces it on <see cref="TrainingTopics.ModelVersions"/>; a rejected one is logged and sent as a
 /// <see cref="ModelEventKind.Rejected"/> event;</item>
-/// <item>serves the current version's bytes in chunks (<see cref="FetchModelChunk"/>), read off the actor's thread;</item>
+/// <item>serves the current version's bytes in chunks (<see cref="FetchModelChunk"/>), read off the actor's thread from
+/// a file it keeps open;</item>
 /// <item>notices a current version changed by <c>pipeline models promote|rollback</c> (it polls the registry) and
 /// announces it;</item>
 /// <item>passes labels from the labels topic on to every scoring node (<see cref="TrainingTopics.FrameLabels"/>);</item>
 /// <item>imports <see cref="ContinuousTrainingOptions.InitialModelPath"/> into an empty registry at start, on a pool
 /// thread, keeping every request in its stash until the import is done.</item>
 /// </list>
-/// Supervision: an error of the actor itself restarts it (the default); the store and registry are on disk, so it
-/// carries on where it was. A refit that throws ends as a rejected refit.
+/// Threading: no file is read or written on the actor's thread. The sample store and the registry's small files are
+/// worked on by <see cref="StorageWork"/> (one piece at a time, in order, its outcomes coming back as messages); the
+/// store is opened there at start, while every request waits in the stash.
+/// Supervision: an error of the actor itself, or of its file work, restarts it (the default); the store and registry
+/// are on disk, so it carries on where it was. A store that cannot be opened stops it. A refit that throws ends as a
+/// rejected refit.
 /// </summary>
 public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private const string RegistryPollTimer = "registry-poll";
     private const string RefitTimer = "refit-interval";
+    private const int ServedFilesKept = 2;
 
     private readonly ContinuousTrainingOptions options;
     private readonly Func<RefitJob, CancellationToken, RefitResult> refit;
@@ -50,8 +58,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly List<IActorRef> refitWaiters = [];
     private readonly CancellationTokenSource stopping = new();
+    private readonly StorageWork storage;
+    private readonly Dictionary<string, Task<SafeFileHandle>> servedFiles = new(StringComparer.Ordinal);
     private ModelRegistry registry = null!;
-    private SampleStore store = null!;
+    private SampleStore? store;
     private IDisposable? labels;
     private ModelAnnouncement? announced;
     private int newGoodSamples;
@@ -70,8 +80,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         this.events = events;
         this.mediator = mediator;
         this.startLabels = startLabels;
+        storage = new StorageWork(Self);
 
-        Serving();
+        Opening();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -93,43 +104,73 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     protected override void PreStart()
     {
-        registry = ModelRegistry.Open(options.RegistryPath!);
-        store = SampleStore.Open(options.SampleStorePath!, options.GoodSamplesPerCamera, options.DefectSamples, out var skipped);
-        if (skipped > 0) log.Warning("The sample store skipped {0} damaged sample slot(s) in {1}", skipped, options.SampleStorePath);
-        log.Info("Training: {0} known-good and {1} defect samples in {2}; registry {3}", store.GoodCount, store.DefectCount, options.SampleStorePath, registry.Root);
-
-        if (registry.Current is null && options.InitialModelPath is { } initial)
+        var (registryPath, storePath) = (options.RegistryPath!, options.SampleStorePath!);
+        var (goodPerCamera, defects) = (options.GoodSamplesPerCamera, options.DefectSamples);
+        storage.Run(() =>
         {
-            // Reading, sealing and writing hundreds of MB takes seconds: on a pool thread, while everything that comes
-            // meanwhile waits in the stash (nobody is told "no model" in the meantime).
-            Become(Importing);
-            var reg = registry;
-            Task.Run(() => reg.Publish(ModelArtifact.Load(initial), $"imported from {Path.GetFullPath(initial)}", makeCurrent: true))
-                .PipeTo(Self, success: imported => new ImportFinished(initial, imported, null), failure: error => new ImportFinished(initial, null, error.GetBaseException().Message));
-        }
-        else
-        {
-            AnnounceIfChanged(external: false);
-        }
-
+            var opened = ModelRegistry.Open(registryPath);
+            var samples = SampleStore.Open(storePath, goodPerCamera, defects, out var skipped);
+            return new StorageOpened(opened, samples, skipped, opened.Current);
+        });
         Timers.StartPeriodicTimer(RegistryPollTimer, PollRegistry.Instance, options.RegistryPoll);
         if (options.RefitIntervalMinutes > 0) Timers.StartPeriodicTimer(RefitTimer, RefitTick.Instance, options.RefitInterval);
         var self = Self;
         labels = startLabels?.Invoke(label => self.Tell(label));
     }
 
+    /// <summary>Until the store and registry are open: everything waits in the stash.</summary>
+    private void Opening()
+    {
+        Receive<StorageOpened>(opened =>
+        {
+            (registry, store) = (opened.Registry, opened.Store);
+            if (opened.SkippedSlots > 0) log.Warning("The sample store skipped {0} damaged sample slot(s) in {1}", opened.SkippedSlots, options.SampleStorePath);
+            log.Info("Training: {0} known-good and {1} defect samples in {2}; registry {3}", store.GoodCount, store.DefectCount, options.SampleStorePath, registry.Root);
+            if (opened.Current is null && options.InitialModelPath is { } initial)
+            {
+                // Reading, sealing and writing hundreds of MB takes seconds: on a pool thread, while everything that comes
+                // meanwhile waits in the stash (nobody is told "no model" in the meantime).
+                Become(Importing);
+                var reg = registry;
+                Task.Run(() => reg.Publish(ModelArtifact.Load(initial), $"imported from {Path.GetFullPath(initial)}", makeCurrent: true))
+                    .PipeTo(Self, success: imported => new ImportFinished(initial, imported, null), failure: error => new ImportFinished(initial, null, error.GetBaseException().Message));
+                return;
+            }
+            Become(Serving);
+            Stash.UnstashAll();
+            Announce(new RegistryRead(opened.Current, External: false));
+        });
+        Receive<StorageFailed>(failed =>
+        {
+            log.Error(failed.Error, "The training singleton cannot open its sample store {0} or registry {1}: {2}; it stops", options.SampleStorePath, options.RegistryPath, failed.Error.Message);
+            Context.Stop(Self);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
     private void Serving()
     {
         Receive<CollectSamples>(Collect);
+        Receive<SamplesStored>(Stored);
         Receive<RequestRefit>(request => Refit(request.Requester, Sender));
         Receive<RefitTick>(_ => { if (newGoodSamples > 0) Refit("schedule", ActorRefs.Nobody); });
+        Receive<RefitSnapshot>(StartRefit);
         Receive<RefitCompleted>(Completed);
-        Receive<PollRegistry>(_ => AnnounceIfChanged(external: true));
+        Receive<PollRegistry>(_ => AnnounceIfChanged());
+        Receive<RegistryRead>(Announce);
         Receive<GetCurrentModel>(_ => Sender.Tell(new CurrentModelIs(announced)));
         Receive<FetchModelChunk>(ServeChunk);
+        Receive<ServedFileUnavailable>(unavailable => { if (servedFiles.GetValueOrDefault(unavailable.Version) == unavailable.Opening) servedFiles.Remove(unavailable.Version); });
         Receive<ModelAdoptionReport>(Adoption);
         Receive<LabelFeedback>(label => mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label))));
-        Receive<GetTrainingStatus>(_ => Sender.Tell(new TrainingStatus(announced?.Version, store.GoodCount, store.DefectCount, newGoodSamples, refitting, lastRefit)));
+        Receive<GetTrainingStatus>(_ =>
+        {
+            // Read after the samples queued before this question are stored, so that the answer counts them.
+            var (replyTo, samples) = (Sender, store!);
+            storage.Run(() => new StatusRead(replyTo, samples.GoodCount, samples.DefectCount));
+        });
+        Receive<StatusRead>(read => read.ReplyTo.Tell(new TrainingStatus(announced?.Version, read.GoodSamples, read.DefectSamples, newGoodSamples, refitting, lastRefit)));
+        Receive<StorageFailed>(failed => ExceptionDispatchInfo.Capture(failed.Error).Throw());
     }
 
     private void Importing()
@@ -140,7 +181,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             else log.Error("The registry is empty and the initial model {0} could not be imported: {1}; import one with 'pipeline models import'", finished.File, finished.Problem);
             Become(Serving);
             Stash.UnstashAll();
-            AnnounceIfChanged(external: false);
+            Announce(new RegistryRead(finished.Imported, External: false)); // made current by the import
         });
         ReceiveAny(_ => Stash.Stash());
     }
@@ -150,17 +191,32 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         stopping.Cancel();
         labels?.Dispose();
         foreach (var waiter in refitWaiters) waiter.Tell(new RefitFinished(false, null, "The training node stopped before the refit finished."));
+        foreach (var opening in servedFiles.Values) CloseWhenOpened(opening);
+        servedFiles.Clear();
+        if (store is { } samples) storage.Run(samples.Dispose);
     }
 
     private void Collect(CollectSamples batch)
     {
-        foreach (var sample in batch.Samples)
+        var samples = store!;
+        storage.Run(() =>
         {
-            var admission = store.Add(sample, out var refusal);
-            if (admission == SampleAdmission.Refused) log.Warning("Sample refused: {0}", refusal);
-            else if (sample.Label == FrameLabel.Good) newGoodSamples++;
-        }
-        store.Flush();
+            var (newGood, refusals) = (0, new List<string>());
+            foreach (var sample in batch.Samples)
+            {
+                var admission = samples.Add(sample, out var refusal);
+                if (admission == SampleAdmission.Refused) refusals.Add(refusal!);
+                else if (sample.Label == FrameLabel.Good) newGood++;
+            }
+            samples.Flush();
+            return new SamplesStored(newGood, refusals);
+        });
+    }
+
+    private void Stored(SamplesStored stored)
+    {
+        foreach (var refusal in stored.Refusals) log.Warning("Sample refused: {0}", refusal);
+        newGoodSamples += stored.NewGoodSamples;
         if (options.RefitEveryNewSamples > 0 && newGoodSamples >= options.RefitEveryNewSamples && !refitting)
             Refit($"{newGoodSamples} new samples", ActorRefs.Nobody);
     }
@@ -169,21 +225,28 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     {
         if (!replyTo.IsNobody()) refitWaiters.Add(replyTo);
         if (refitting) return;
-        if (registry.Current is not { } serving)
+        refitting = true;
+        var (reg, samples) = (registry, store!);
+        storage.Run(() => new RefitSnapshot(requester, reg.Current, samples.Good, samples.Defects));
+    }
+
+    /// <summary>The serving version and the samples stored so far are read: the refit itself runs on a pool thread.</summary>
+    private void StartRefit(RefitSnapshot snapshot)
+    {
+        if (snapshot.Serving is not { } serving)
         {
+            refitting = false;
             Finish(new RefitFinished(false, null, "No model is serving yet (the registry is empty): import one with 'pipeline models import' first."));
             return;
         }
-        refitting = true;
-        var job = (Good: store.Good, Defects: store.Defects);
-        log.Info("Refit of {0} asked by {1}: {2} known-good and {3} defect samples", serving.Version, requester, job.Good.Count, job.Defects.Count);
-        newGoodSamples = 0;
+        log.Info("Refit of {0} asked by {1}: {2} known-good and {3} defect samples", serving.Version, snapshot.Requester, snapshot.Good.Count, snapshot.Defects.Count);
+        newGoodSamples = 0; // the snapshot holds every sample counted so far: their outcomes came before it
         var (reg, token) = (registry, stopping.Token);
         Task.Run(() =>
             {
-                var result = refit(new RefitJob(reg.Load(serving.Version), job.Good, job.Defects), token);
+                var result = refit(new RefitJob(reg.Load(serving.Version), snapshot.Good, snapshot.Defects), token);
                 if (result.Accepted is not { } accepted) return new RefitCompleted(serving.Version, null, result.Summary);
-                var published = reg.Publish(accepted, $"refit of {serving.Version} on {job.Good.Count} samples", makeCurrent: true);
+                var published = reg.Publish(accepted, $"refit of {serving.Version} on {snapshot.Good.Count} samples", makeCurrent: true);
                 return new RefitCompleted(serving.Version, published, result.Summary);
             }, token)
             .PipeTo(Self, failure: error => new RefitCompleted(serving.Version, null, $"the refit failed: {error.GetBaseException().Message}"));
@@ -196,7 +259,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         {
             log.Info("Refit published {0} (was {1}): {2}", published.Version, completed.Serving, completed.Summary);
             events.Publish(new ModelEvent { Kind = ModelEventKind.Published, Version = published.Version, PreviousVersion = completed.Serving, Detail = completed.Summary, At = DateTimeOffset.UtcNow });
-            AnnounceIfChanged(external: false);
+            Announce(new RegistryRead(published, External: false)); // made current by the publication
             Finish(new RefitFinished(true, published.Version, completed.Summary));
         }
         else
@@ -214,19 +277,30 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         refitWaiters.Clear();
     }
 
-    /// <summary>Announces the registry's current version when it is not the one announced last.</summary>
-    private void AnnounceIfChanged(bool external)
+    /// <summary>Reads the registry's current version (off the actor's thread); <see cref="Announce"/> announces it when it changed.</summary>
+    private void AnnounceIfChanged()
     {
-        var current = registry.Current;
+        var reg = registry;
+        storage.Run(() => new RegistryRead(reg.Current, External: true));
+    }
+
+    /// <summary>Announces the registry's current version when it is not the one announced last (<see cref="RegistryRead.External"/>: changed by someone else, such as <c>pipeline models promote</c>).</summary>
+    private void Announce(RegistryRead read)
+    {
+        var current = read.Current;
         if (current is null || (announced is not null && announced.Version == current.Version && announced.Sha256 == current.Sha256)) return;
         var previous = announced?.Version;
         announced = new ModelAnnouncement(current.Version, current.Sha256, current.SizeBytes);
         log.Info("Current model is {0} ({1} bytes, SHA-256 {2}…); announcing it to the scoring nodes", current.Version, current.SizeBytes, current.Sha256[..12]);
-        if (external && previous is not null)
+        if (read.External && previous is not null)
             events.Publish(new ModelEvent { Kind = ModelEventKind.CurrentChanged, Version = current.Version, PreviousVersion = previous, Detail = $"the registry's current version changed from {previous} to {current.Version}", At = DateTimeOffset.UtcNow });
         mediator.Tell(new Publish(TrainingTopics.ModelVersions, announced));
     }
 
+    /// <summary>
+    /// Reads a chunk on a pool thread from the version's file, which stays open for the next chunks (the files of the
+    /// last <see cref="ServedFilesKept"/> versions asked for are kept; registry files never change once written).
+    /// </summary>
     private void ServeChunk(FetchModelChunk request)
     {
         var replyTo = Sender;
@@ -240,19 +314,36 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             replyTo.Tell(new ModelChunkUnavailable(request.Version, e.Message));
             return;
         }
-        var length = Math.Clamp(request.Length, 1, options.ModelChunkBytes);
-        Task.Run(() =>
+        if (!servedFiles.TryGetValue(request.Version, out var opening))
+        {
+            foreach (var old in servedFiles.Keys.Where(old => old != announced?.Version).Take(Math.Max(0, servedFiles.Count + 1 - ServedFilesKept)).ToArray())
             {
-                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+                CloseWhenOpened(servedFiles[old]);
+                servedFiles.Remove(old);
+            }
+            servedFiles[request.Version] = opening = Task.Run(() => File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete));
+        }
+        var (self, length, version) = (Self, Math.Clamp(request.Length, 1, options.ModelChunkBytes), request.Version);
+        opening.ContinueWith(opened =>
+            {
+                if (!opened.IsCompletedSuccessfully)
+                {
+                    self.Tell(new ServedFileUnavailable(version, opening));
+                    return (object)new ModelChunkUnavailable(version, $"its file cannot be read ({opened.Exception?.GetBaseException().Message})");
+                }
+                var handle = opened.Result;
                 var total = RandomAccess.GetLength(handle);
-                if (request.Offset < 0 || request.Offset > total) return (object)new ModelChunkUnavailable(request.Version, $"offset {request.Offset} is outside its {total} bytes");
+                if (request.Offset < 0 || request.Offset > total) return new ModelChunkUnavailable(version, $"offset {request.Offset} is outside its {total} bytes");
                 var bytes = new byte[(int)Math.Min(length, total - request.Offset)];
                 var read = 0;
                 while (read < bytes.Length) read += RandomAccess.Read(handle, bytes.AsSpan(read), request.Offset + read);
-                return new ModelChunk(request.Version, request.Offset, total, bytes);
-            })
-            .PipeTo(replyTo, failure: error => new ModelChunkUnavailable(request.Version, $"its file cannot be read ({error.GetBaseException().Message})"));
+                return new ModelChunk(version, request.Offset, total, bytes);
+            }, CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default)
+            .PipeTo(replyTo, failure: error => new ModelChunkUnavailable(version, $"its file cannot be read ({error.GetBaseException().Message})"));
     }
+
+    private static void CloseWhenOpened(Task<SafeFileHandle> opening) =>
+        opening.ContinueWith(opened => { if (opened.IsCompletedSuccessfully) opened.Result.Dispose(); }, TaskScheduler.Default);
 
     private void Adoption(ModelAdoptionReport report)
     {
@@ -267,6 +358,18 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             At = DateTimeOffset.UtcNow,
         });
     }
+
+    private sealed record StorageOpened(ModelRegistry Registry, SampleStore Store, int SkippedSlots, RegisteredModel? Current);
+
+    private sealed record SamplesStored(int NewGoodSamples, IReadOnlyList<string> Refusals);
+
+    private sealed record StatusRead(IActorRef ReplyTo, int GoodSamples, int DefectSamples);
+
+    private sealed record RefitSnapshot(string Requester, RegisteredModel? Serving, IReadOnlyList<FeatureSample> Good, IReadOnlyList<FeatureSample> Defects);
+
+    private sealed record RegistryRead(RegisteredModel? Current, bool External);
+
+    private sealed record ServedFileUnavailable(string Version, Task<SafeFileHandle> Opening);
 
     private sealed record ImportFinished(string File, RegisteredModel? Imported, string? Problem);
 

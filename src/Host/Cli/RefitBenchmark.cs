@@ -153,7 +153,7 @@ public static class RefitBenchmark
     {
         var settings = options.ForFlowTrainer();
         using var flow = new CouplingFlow(serving.Manifest.Flow);
-        using (var stream = new MemoryStream(serving.Weights, writable: false)) flow.load(stream, strict: true);
+        using (var stream = serving.OpenWeights()) flow.load(stream, strict: true);
         flow.to(device);
         using var optimizer = optim.Adam(flow.parameters(), settings.LearningRate, settings.Beta1, settings.Beta2, settings.AdamEpsilon, settings.WeightDecay);
         var generator = new Generator((ulong)settings.Seed);

@@ -28,9 +28,15 @@ public static class SwapBenchmark
         var rate = new Option<double>("--rate") { Description = "frames per second", DefaultValueFactory = _ => 4 };
         var after = new Option<int>("--swap-after") { Description = "publish the second model once this many frames have results", DefaultValueFactory = _ => 20 };
         var json = new Option<string?>("--json") { Description = "also write the summary as JSON to this file" };
+        var scoringNode = new Option<string>("--scoring-node")
+        {
+            Description = "same: one node with every role; separate: scoring in a node of its own (a child process), whose memory is reported apart",
+            DefaultValueFactory = _ => "same",
+        };
+        scoringNode.AcceptOnlyFromAmong("same", "separate");
         var command = new Command("swap", "Time a hot swap of a model of real size under a stream of frames: the gap in the results and the memory.")
         {
-            hiddenWidth, blocks, imageSize, views, frames, rate, after, json,
+            hiddenWidth, blocks, imageSize, views, frames, rate, after, json, scoringNode,
         };
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
         {
@@ -58,6 +64,7 @@ public static class SwapBenchmark
                     FramesPerSecond = parse.GetValue(rate),
                     CorruptEvery = 0,
                     PublishMidStream = new ScheduledPublish(next, parse.GetValue(after)),
+                    SeparateScoringNode = parse.GetValue(scoringNode) == "separate",
                     WorkFolder = root,
                 }, line => { if (!line.StartsWith("ANOMALY", StringComparison.Ordinal)) Console.WriteLine(line); }, token);
                 Console.WriteLine();

@@ -50,6 +50,13 @@ public sealed record StreamingDemoOptions
     /// </summary>
     public ScheduledPublish? PublishMidStream { get; init; }
 
+    /// <summary>
+    /// For the swap benchmark: score in a node of its own, a <c>pipeline serve --roles scoring</c> child process joined
+    /// to the demo's node (which then has the ingest and training roles), so that a scoring-only node's memory is
+    /// measured apart.
+    /// </summary>
+    public bool SeparateScoringNode { get; init; }
+
     /// <summary>Where the training role keeps its model registry and sample store (a temporary folder by default).</summary>
     public string? WorkFolder { get; init; }
 
@@ -115,12 +122,15 @@ public static class StreamingDemo
         using var console = options.ConsolePort is { } consolePort ? DemoConsole.Create(settings, consolePort) : null;
         var workFolder = options.WorkFolder ?? Directory.CreateTempSubdirectory("pipeline-demo-training-").FullName;
         AddTrainingSettings(settings, workFolder, modelFile, options.RefitAfter);
+        if (options.SeparateScoringNode) settings[$"{ClusterOptions.Section}:Roles"] = $"{ClusterRoles.Ingest},{ClusterRoles.Training}";
         using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
         var clock = Stopwatch.StartNew();
         await node.StartAsync(cancellation);
+        var scoringNode = options.SeparateScoringNode ? StartScoringNode(node, modelFile, options.Scoring, report) : null;
         try
         {
             await WaitUntilReadyAsync(node, cancellation);
+            if (scoringNode is not null) await scoringNode.WaitUntilReadyAsync(cancellation);
             report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion} as registry version v1, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###}), training" +
                    (options.RefitAfter is { } m ? $" (refit after {m} good frames)" : ""));
             if (console is not null) foreach (var line in console.LoginLines()) report(line);
@@ -132,7 +142,7 @@ public static class StreamingDemo
                 report($"bare model: {bareFramesPerSecond:0.0} frames/s");
             }
 
-            var memory = MemorySampler.Start();
+            var memory = MemorySampler.Start(scoringNode?.Process);
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
                 anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {(truth.TryGetValue(anomaly.FrameId, out var known) ? known.DefectType : "not a frame of the demo's cameras")})"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
@@ -155,9 +165,95 @@ public static class StreamingDemo
         }
         finally
         {
+            if (scoringNode is not null) scoringNode.Stopping = true;
             using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await node.StopAsync(patience.Token);
+            scoringNode?.Dispose();
             if (options.WorkFolder is null) Directory.Delete(workFolder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>pipeline serve --roles scoring</c> (this same executable) as a child process that joins
+    /// <paramref name="node"/>'s cluster and scores with <paramref name="modelFile"/>; its log lines go to
+    /// <paramref name="report"/>.
+    /// </summary>
+    private static ScoringNodeProcess StartScoringNode(IHost node, string modelFile, ScoringOptions scoring, Action<string> report)
+    {
+        var seed = Akka.Cluster.Cluster.Get(node.Services.GetRequiredService<Akka.Actor.ActorSystem>()).SelfAddress;
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown: cannot start a scoring node.");
+        var httpPort = FreeTcpPort();
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Started as `dotnet pipeline.dll`: the child runs the same assembly the same way.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(StreamingDemo).Assembly.Location);
+        foreach (var argument in new[] { "serve", "--roles", ClusterRoles.Scoring, "--seed-nodes", seed.ToString(), "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(argument);
+        var settings = new Dictionary<string, string?>
+        {
+            [$"{ClusterOptions.Section}:ActorSystemName"] = seed.System,
+            [$"{ClusterOptions.Section}:Hostname"] = seed.Host,
+            [$"{HttpOptions.Section}:BindAddress"] = "127.0.0.1",
+            [$"{ScoringOptions.SectionName}:ModelPath"] = modelFile,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        AddScoringSettings(settings, scoring);
+        foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the scoring node ({self}).");
+        var scoringNode = new ScoringNodeProcess(child, httpPort);
+        child.OutputDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text && !scoringNode.Stopping) report($"[scoring node] {text}"); };
+        child.ErrorDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text && !scoringNode.Stopping) report($"[scoring node] {text}"); };
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+        report($"scoring node: process {child.Id}, joining {seed}");
+        return scoringNode;
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A scoring node running as a child process; disposing it kills it.</summary>
+    private sealed class ScoringNodeProcess(Process process, int httpPort) : IDisposable
+    {
+        public Process Process { get; } = process;
+
+        /// <summary>Set when the run ends: its log lines about the cluster going away are not reported.</summary>
+        public bool Stopping { get; set; }
+
+        /// <summary>Waits until its <c>/readyz</c> answers 200: it serves the registry's current model.</summary>
+        public async Task WaitUntilReadyAsync(CancellationToken cancellation)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            while (true)
+            {
+                if (Process.HasExited) throw new InvalidOperationException($"The scoring node exited with code {Process.ExitCode} before it was ready.");
+                try
+                {
+                    using var answer = await http.GetAsync($"http://127.0.0.1:{httpPort}/readyz", cancellation);
+                    if (answer.IsSuccessStatusCode) return;
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+                catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    // Busy loading: ask again.
+                }
+                if (DateTime.UtcNow > deadline) throw new InvalidOperationException("The scoring node did not become ready within 3 minutes.");
+                await Task.Delay(200, cancellation);
+            }
+        }
+
+        public void Dispose()
+        {
+            Stopping = true;
+            if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+            Process.Dispose();
         }
     }
 
@@ -298,6 +394,8 @@ public static class StreamingDemo
             LongestSwapGapMs = swapGaps.Length > 0 ? swapGaps.Max() : null,
             PeakWorkingSetMb = memory.PeakWorkingSetBytes / 1e6,
             PeakWorkingSetBeforeSwapMb = memory.PeakBeforeSwapBytes is { } before ? before / 1e6 : null,
+            ScoringNodePeakWorkingSetMb = memory.ScoringNode?.PeakWorkingSetBytes / 1e6,
+            ScoringNodePeakWorkingSetBeforeSwapMb = memory.ScoringNode?.PeakBeforeSwapBytes / 1e6,
         };
     }
 
@@ -316,30 +414,43 @@ public static class StreamingDemo
         report($"published {published.Version} ({published.SizeBytes / 1e6:0} MB) after {plan.AfterResults} results");
     }
 
-    /// <summary>The process's working set, sampled every 100 ms while the frames stream (a model swap loads a second model beside the first).</summary>
+    /// <summary>
+    /// The process's working set (and a separate scoring node's), sampled every 100 ms while the frames stream (a model
+    /// swap loads a second model beside the first).
+    /// </summary>
     private sealed class MemorySampler
     {
         private readonly CancellationTokenSource stop = new();
-        private Task<long> sampling = Task.FromResult(0L);
-        private long peak;
-        private long? peakBeforeSwap;
+        private readonly Peak own = new();
+        private readonly Peak? scoringNode;
+        private Task sampling = Task.CompletedTask;
 
-        /// <summary>Remembers the peak so far: the memory of the serving setup before a model is published.</summary>
-        public void MarkSwap() => peakBeforeSwap = Interlocked.Read(ref peak);
+        private MemorySampler(bool withScoringNode) => scoringNode = withScoringNode ? new Peak() : null;
 
-        public static MemorySampler Start()
+        /// <summary>Remembers the peaks so far: the memory of the serving setup before a model is published.</summary>
+        public void MarkSwap()
         {
-            var sampler = new MemorySampler();
+            own.MarkSwap();
+            scoringNode?.MarkSwap();
+        }
+
+        public static MemorySampler Start(Process? scoringNode)
+        {
+            var sampler = new MemorySampler(scoringNode is not null);
             sampler.sampling = Task.Run(async () =>
             {
                 using var process = Process.GetCurrentProcess();
                 while (!sampler.stop.IsCancellationRequested)
                 {
                     process.Refresh();
-                    Interlocked.Exchange(ref sampler.peak, Math.Max(Interlocked.Read(ref sampler.peak), process.WorkingSet64));
+                    sampler.own.Sample(process.WorkingSet64);
+                    if (scoringNode is { HasExited: false })
+                    {
+                        scoringNode.Refresh();
+                        sampler.scoringNode!.Sample(scoringNode.WorkingSet64);
+                    }
                     try { await Task.Delay(100, sampler.stop.Token); } catch (OperationCanceledException) { }
                 }
-                return Interlocked.Read(ref sampler.peak);
             });
             return sampler;
         }
@@ -347,9 +458,27 @@ public static class StreamingDemo
         public async Task<MemorySample> StopAsync()
         {
             stop.Cancel();
-            return new MemorySample(await sampling, peakBeforeSwap);
+            await sampling;
+            return new MemorySample(own.Bytes, own.BeforeSwap, scoringNode is { } node ? new MemorySample(node.Bytes, node.BeforeSwap, null) : null);
+        }
+
+        private sealed class Peak
+        {
+            private long bytes;
+            private long? beforeSwap;
+
+            public long Bytes => Interlocked.Read(ref bytes);
+            public long? BeforeSwap => beforeSwap;
+
+            public void Sample(long workingSet)
+            {
+                long seen;
+                while (workingSet > (seen = Interlocked.Read(ref bytes)) && Interlocked.CompareExchange(ref bytes, workingSet, seen) != seen) { }
+            }
+
+            public void MarkSwap() => beforeSwap = Bytes;
         }
     }
 
-    private sealed record MemorySample(long PeakWorkingSetBytes, long? PeakBeforeSwapBytes);
+    private sealed record MemorySample(long PeakWorkingSetBytes, long? PeakBeforeSwapBytes, MemorySample? ScoringNode);
 }

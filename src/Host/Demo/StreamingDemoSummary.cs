@@ -77,6 +77,12 @@ public sealed record StreamingDemoSummary
     /// <summary>Largest working set before a model was published mid-stream (<c>benchmark swap</c>); null otherwise.</summary>
     public double? PeakWorkingSetBeforeSwapMb { get; init; }
 
+    /// <summary>With a separate scoring node (<c>benchmark swap --scoring-node separate</c>): its largest working set while the frames streamed; null otherwise.</summary>
+    public double? ScoringNodePeakWorkingSetMb { get; init; }
+
+    /// <summary>With a separate scoring node: its largest working set before a model was published mid-stream.</summary>
+    public double? ScoringNodePeakWorkingSetBeforeSwapMb { get; init; }
+
     /// <summary>Every frame has exactly one outcome: a result or a dead letter.</summary>
     [JsonIgnore]
     public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;
@@ -101,6 +107,8 @@ public sealed record StreamingDemoSummary
         text.AppendLine(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");
         text.AppendLine(invariant, $"model versions     {string.Join(" → ", ModelVersions.Select(v => $"{v} ({ResultsPerVersion.GetValueOrDefault(v)} frames)"))}");
         text.Append(invariant, $"result gaps        longest {LongestResultGapMs:0} ms{(LongestSwapGapMs is { } swap ? string.Create(invariant, $", at the swap {swap:0} ms") : "")}; peak memory {PeakWorkingSetMb:0} MB");
+        if (ScoringNodePeakWorkingSetMb is { } scoringPeak)
+            text.Append(invariant, $"{Environment.NewLine}scoring node       peak memory {scoringPeak:0} MB{(ScoringNodePeakWorkingSetBeforeSwapMb is { } before ? string.Create(invariant, $" ({before:0} MB before the swap)") : "")}");
         return text.ToString();
     }
 }

@@ -45,8 +45,8 @@ public sealed class DefectModel : IDisposable
         try
         {
             flow = new CouplingFlow(manifest.Flow);
-            using var stream = new MemoryStream(artifact.Weights, writable: false);
-            flow.load(stream, strict: true);
+            using var stream = artifact.OpenWeights();
+            StateDictReader.Load(flow, stream); // straight into the parameters: no copy of the weights on the managed heap
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException)
         {

@@ -220,7 +220,7 @@ public static class FlowRefit
         var flow = new CouplingFlow(artifact.Manifest.Flow);
         try
         {
-            using var stream = new MemoryStream(artifact.Weights, writable: false);
+            using var stream = artifact.OpenWeights();
             flow.load(stream, strict: true);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException)

@@ -96,8 +96,7 @@ public sealed partial class ModelRegistry
     {
         using var _ = Lock();
         var version = $"v{List().Select(model => VersionNumber(model.Version)).DefaultIfEmpty(0).Max() + 1}";
-        var stamped = ModelArtifact.Create(artifact.Manifest with { ModelVersion = version }, artifact.Weights);
-        stamped.Save(PathOf(version));
+        var stamped = artifact.SaveAs(PathOf(version), artifact.Manifest with { ModelVersion = version }); // the weights streamed, never all in memory
         var registered = new RegisteredModel(version, stamped.Sha256, new FileInfo(PathOf(version)).Length, stamped.Manifest.CreatedAt,
             stamped.Manifest.ImageSize, stamped.Manifest.TestViews, stamped.Manifest.Threshold, origin);
         WriteAtomically(Path.Combine(ModelsFolder, version + ".json"), JsonSerializer.SerializeToUtf8Bytes(registered, Json));

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Training;
@@ -31,11 +32,12 @@ public enum SampleAdmission
 /// <para>
 /// On disk, in one folder: each reservoir is a file of fixed-size slots (a sample with its SHA-256 prefix, so that a
 /// slot torn by a crash is recognised and skipped), and <c>store.json</c> holds the shape and each reservoir's counts,
-/// replaced atomically by <see cref="Flush"/>. A sample written to a slot costs one positioned write.
+/// replaced atomically by <see cref="Flush"/>. A sample written to a slot costs one positioned write; each reservoir's
+/// file stays open from its first write until <see cref="Dispose"/>.
 /// </para>
-/// Not thread-safe: one owner (the training actor).
+/// Not thread-safe: one owner at a time (the training actor's storage work, which runs off the actor's thread).
 /// </summary>
-public sealed class SampleStore
+public sealed class SampleStore : IDisposable
 {
     private const string StateFileName = "store.json";
     private const uint SlotMagic = 0x4C504D53; // "SMPL"
@@ -46,6 +48,7 @@ public sealed class SampleStore
 
     private readonly string folder;
     private readonly Dictionary<string, Reservoir> reservoirs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SafeFileHandle> openFiles = new(StringComparer.Ordinal);
     private readonly Random random;
     private SampleShape? shape;
 
@@ -151,8 +154,16 @@ public sealed class SampleStore
         var features = MemoryMarshal.AsBytes(sample.Features.AsSpan());
         features.CopyTo(span[at..]); at += features.Length;
         SHA256.HashData(span[..at]).AsSpan(0, HashBytes).CopyTo(span[at..]);
-        using var handle = File.OpenHandle(Path.Combine(folder, reservoir.File), FileMode.OpenOrCreate, FileAccess.Write);
+        if (!openFiles.TryGetValue(reservoir.File, out var handle))
+            openFiles[reservoir.File] = handle = File.OpenHandle(Path.Combine(folder, reservoir.File), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         RandomAccess.Write(handle, bytes, (long)slot * bytes.Length);
+    }
+
+    /// <summary>Closes the reservoirs' files (what was written is on disk already; <see cref="Flush"/> first to keep the counts).</summary>
+    public void Dispose()
+    {
+        foreach (var handle in openFiles.Values) handle.Dispose();
+        openFiles.Clear();
     }
 
     private int ReadBack()

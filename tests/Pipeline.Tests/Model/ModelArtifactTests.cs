@@ -31,9 +31,43 @@ public class ModelArtifactTests : IDisposable
 
         Assert.Equal(original.Manifest, loaded.Manifest with { Flow = loaded.Manifest.Flow });
         Assert.Equal(original.Manifest.Flow, loaded.Manifest.Flow);
-        Assert.Equal(original.Weights, loaded.Weights);
+        Assert.Equal(original.ReadWeights(), loaded.ReadWeights());
         Assert.Equal(original.Sha256, loaded.Sha256);
         Assert.Matches("^[0-9a-f]{64}$", loaded.Sha256);
+    }
+
+    [Fact]
+    public void A_loaded_artifact_keeps_its_weights_on_disk_and_reads_the_file_it_checked_even_after_it_was_replaced()
+    {
+        var original = SampleArtifact();
+        var path = Path.Combine(directory, "model.dnfm");
+        original.Save(path);
+        var loaded = ModelArtifact.Load(path);
+
+        ModelArtifact.Create(original.Manifest with { ModelVersion = "test-2" }, new byte[10]).Save(path); // renamed over it
+        File.Delete(path);
+
+        Assert.True(loaded.WeightsOnDisk);
+        Assert.Equal(original.ReadWeights(), loaded.ReadWeights());
+        Assert.Equal(original.Sha256, loaded.SaveAs(Path.Combine(directory, "copy.dnfm"), loaded.Manifest).Sha256);
+    }
+
+    [Fact]
+    public void A_loaded_artifact_whose_file_is_changed_in_place_refuses_to_be_read()
+    {
+        var path = Path.Combine(directory, "model.dnfm");
+        SampleArtifact().Save(path);
+        var loaded = ModelArtifact.Load(path);
+
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            file.Seek(-40, SeekOrigin.End);
+            file.WriteByte(0x5A);
+        }
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(1));
+
+        var error = Assert.Throws<ModelArtifactException>(() => loaded.ReadWeights());
+        Assert.Contains("changed in place", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

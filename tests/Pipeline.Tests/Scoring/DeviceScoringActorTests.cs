@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Pipeline.Scoring;
+using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 using Xunit;
@@ -52,7 +53,9 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
             (scored.FrameId, scored.CameraId, scored.Score, scored.Threshold, scored.IsAnomalous, scored.ModelVersion, scored.Correlation));
         Assert.Equal((DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(1)), (scored.CapturedAt, scored.IngestedAt));
         Assert.True(scored.ScoredAt > scored.IngestedAt);
-        requester.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        // Answered once: the next answer the requester gets is the next frame's.
+        scorer.Tell(Frame("f2", 20), requester);
+        Assert.Equal("f2", requester.ExpectMsg<FrameScored>().FrameId);
     }
 
     [Fact]
@@ -149,6 +152,66 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
         Sys.Stop(scorer);
         ExpectTerminated(scorer);
         AwaitAssert(() => Assert.True(loaded[1].Disposed));
+    }
+
+    [Fact]
+    public void Without_a_use_for_unlabelled_features_only_labelled_frames_have_their_features_copied_and_collected()
+    {
+        var collector = CreateTestProbe();
+        var scorer = Sys.ActorOf(DeviceScoringActor.Props("cuda:0", Options(maxWaitMilliseconds: 0), Load, metrics, featureSink: collector, unlabelledFeatures: false));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        requester.ExpectMsg<ModelSwapped>();
+
+        scorer.Tell(Frame("unlabelled", 10), requester);
+        Assert.Equal("unlabelled", requester.ExpectMsg<FrameScored>().FrameId);
+        scorer.Tell(Frame("good", 20) with { Label = FrameLabel.Good }, requester);
+        Assert.Equal("good", requester.ExpectMsg<FrameScored>().FrameId);
+
+        // The labelled frame's features are the first the collector gets: the unlabelled frame's were never told.
+        var collected = collector.ExpectMsg<FrameFeatures>();
+        Assert.Equal(("good", FrameLabel.Good, 20f), (collected.FrameId, collected.Label, collected.Features[0]));
+        Assert.Equal(1, loaded.Single().BatchesWithFeatures); // the unlabelled frame's batch was scored without them
+    }
+
+    [Fact]
+    public void A_collector_that_keeps_unlabelled_frames_gets_every_frames_features()
+    {
+        var collector = CreateTestProbe();
+        var scorer = Sys.ActorOf(DeviceScoringActor.Props("cuda:0", Options(maxWaitMilliseconds: 0), Load, metrics, featureSink: collector));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        requester.ExpectMsg<ModelSwapped>();
+
+        scorer.Tell(Frame("unlabelled", 10), requester);
+
+        var collected = collector.ExpectMsg<FrameFeatures>();
+        Assert.Equal(("unlabelled", (FrameLabel?)null), (collected.FrameId, collected.Label));
+    }
+
+    [Fact]
+    public void The_device_goes_on_scoring_with_the_current_model_while_the_next_one_loads()
+    {
+        using var loadMayFinish = new ManualResetEventSlim();
+        var scorer = Sys.ActorOf(DeviceScoringActor.Props("cuda:0", Options(maxWaitMilliseconds: 0), artifact =>
+        {
+            if (artifact.Manifest.ModelVersion == "B") loadMayFinish.Wait(TimeSpan.FromSeconds(30)); // a load that takes its time
+            return Load(artifact);
+        }, metrics));
+        scorer.Tell(new LoadModel(FakeScoringModel.Artifact("A")), requester);
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped.ModelVersion == "A");
+        try
+        {
+            scorer.Tell(new LoadModel(FakeScoringModel.Artifact("B")), requester);
+            scorer.Tell(Frame("while-loading", 10), requester);
+
+            Assert.Equal("A", requester.ExpectMsg<FrameScored>().ModelVersion);
+        }
+        finally
+        {
+            loadMayFinish.Set();
+        }
+        requester.ExpectMsg<ModelSwapped>(swapped => swapped is { ModelVersion: "B", PreviousVersion: "A" });
+        scorer.Tell(Frame("after", 20), requester);
+        Assert.Equal("B", requester.ExpectMsg<FrameScored>().ModelVersion);
     }
 
     [Fact]

@@ -14,6 +14,7 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
     public const byte Poison = 255;
 
     private int disposed;
+    private int batchesWithFeatures;
 
     public string Version { get; } = version;
     public int ImageSize { get; } = imageSize;
@@ -50,6 +51,17 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
         if (frames.Any(frame => frame.Pixels[0] == Poison))
             throw new InvalidOperationException("CUDA error: out of memory");
         return frames.Select(frame => frame.Pixels[0] / 100.0).ToArray();
+    }
+
+    /// <summary>How many batches were scored with their features.</summary>
+    public int BatchesWithFeatures => Volatile.Read(ref batchesWithFeatures);
+
+    /// <summary>Each frame's features: its first byte, repeated for the 768 values of each view.</summary>
+    public ScoredFrames ScoreWithFeatures(IReadOnlyList<RgbImage> frames)
+    {
+        var scores = Score(frames);
+        Interlocked.Increment(ref batchesWithFeatures);
+        return new ScoredFrames(scores, frames.Select(frame => Enumerable.Repeat((float)frame.Pixels[0], ViewsPerFrame * FeaturePyramid.FeatureSize).ToArray()).ToArray());
     }
 
     public void Dispose() => Volatile.Write(ref disposed, 1);

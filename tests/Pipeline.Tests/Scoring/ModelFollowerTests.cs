@@ -5,24 +5,31 @@ using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Training;
 using Pipeline.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Pipeline.Tests.Scoring;
 
 /// <summary>
 /// A scoring node's model follower with the node's real scorers (tiny real models on the CPU backbone); a test probe
-/// stands in for the training singleton and serves artifact bytes chunk by chunk, as it would.
+/// stands in for the training singleton and serves artifact bytes chunk by chunk, as it would. The follower's checks and
+/// timeouts run on a <see cref="FakeTimeProvider"/>: time moves only when a test moves it.
 /// </summary>
 [Collection(TinyDefectModelsCollection.Name)]
 public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(5);
+    private readonly FakeTimeProvider clock = new();
+
+    private IActorRef Follower(IActorRef training, IActorRef scoring, TimeSpan? checkInterval = null) =>
+        Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", checkInterval ?? CheckInterval, clock));
 
     [Fact]
     public void A_new_version_is_fetched_in_chunks_verified_and_swapped_in()
     {
         var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
-        Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", TimeSpan.FromMinutes(1)));
+        Follower(training, scoring);
         var b = models.B.ToBytes();
 
         Announce(training, models.B, b);
@@ -37,7 +44,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
     public async Task A_corrupted_artifact_is_refused_and_the_old_model_keeps_serving()
     {
         var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
-        var follower = Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", TimeSpan.FromMinutes(1)));
+        var follower = Follower(training, scoring);
         var corrupted = models.B.ToBytes();
         corrupted[corrupted.Length / 2] ^= 0x5A; // one byte flipped on the way
 
@@ -55,7 +62,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
     public void An_artifact_whose_weights_do_not_fit_its_manifest_is_refused_by_the_scorers_and_the_old_model_keeps_serving()
     {
         var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
-        Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", TimeSpan.FromMinutes(1)));
+        Follower(training, scoring);
         // Whole and correctly sealed, but its weights come from a flow of another width than its manifest says.
         var mismatched = TinyArtifacts.Create("mismatched", models.Backbone.Sha256, seed: 4, TinyArtifacts.Flow(hiddenWidth: 8), TinyArtifacts.Flow(hiddenWidth: 16));
 
@@ -71,17 +78,85 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
     public void A_training_singleton_that_stays_silent_is_warned_of_once_and_its_return_noted()
     {
         var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
-        var silence = TimeSpan.FromMilliseconds(50 * (ModelFollower.UnansweredChecksBeforeWarning + 1));
+        var logged = CreateTestProbe();
+        Sys.EventStream.Subscribe(logged, typeof(Akka.Event.LogEvent));
+        var follower = Follower(training, scoring);
+        training.ExpectMsg<GetCurrentModel>(Patience); // the question at start
 
-        IActorRef follower = ActorRefs.Nobody;
-        EventFilter.Warning(contains: "training singleton has not answered").ExpectOne(Patience, () =>
-            follower = Sys.ActorOf(ModelFollower.Props(training, scoring, null, "node-1", TimeSpan.FromMilliseconds(50))));
-        // Still silent: no second warning while the silence lasts.
-        EventFilter.Warning(contains: "training singleton has not answered").Expect(0, silence, () => { });
+        Check(training, ModelFollower.UnansweredChecksBeforeWarning);
+        Assert.Single(Logged(logged, "training singleton has not answered"));
+        // Still silent: no second warning however long the silence lasts.
+        Check(training, 2 * ModelFollower.UnansweredChecksBeforeWarning);
+        Assert.Empty(Logged(logged, "training singleton has not answered"));
 
-        EventFilter.Info(contains: "training singleton answers again").ExpectOne(Patience, () =>
-            follower.Tell(new CurrentModelIs(null), training));
+        follower.Tell(new CurrentModelIs(null), training);
+        logged.FishForMessage<Akka.Event.Info>(info => info.Message.ToString()!.Contains("training singleton answers again", StringComparison.Ordinal), Patience);
         Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
+    }
+
+    [Fact]
+    public void A_chunk_that_is_not_answered_is_asked_for_again_after_the_timeout_and_the_fetch_given_up_after_the_last_try()
+    {
+        var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
+        var logged = CreateTestProbe();
+        Sys.EventStream.Subscribe(logged, typeof(Akka.Event.Warning));
+        // Checks every 4 s mark the time: 3 of them (4, 8, 12 s) come before a timeout of 15 s, the next at 16 s.
+        Follower(training, scoring, TimeSpan.FromSeconds(4));
+        training.ExpectMsg<GetCurrentModel>(Patience);
+        var b = models.B.ToBytes();
+        training.Reply(new CurrentModelIs(new ModelAnnouncement(models.B.Manifest.ModelVersion, models.B.Sha256, b.Length)));
+        var first = training.ExpectMsg<FetchModelChunk>(Patience);
+
+        clock.Advance(ModelFollower.ChunkTimeout);
+        var (again, checksBefore) = NextChunkRequest(training);
+        Assert.Equal((first, 3), (again, checksBefore));
+        for (var attempt = 3; attempt <= ModelFollower.ChunkAttempts; attempt++)
+        {
+            clock.Advance(ModelFollower.ChunkTimeout);
+            Assert.Equal(first, NextChunkRequest(training).Request);
+        }
+
+        clock.Advance(ModelFollower.ChunkTimeout);
+        logged.FishForMessage<Akka.Event.Warning>(warning => warning.Message.ToString()!.Contains($"after {ModelFollower.ChunkAttempts} tries", StringComparison.Ordinal), Patience);
+        Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
+    }
+
+    /// <summary>The follower's next chunk request, and how many checks it made before it.</summary>
+    private static (FetchModelChunk Request, int ChecksBefore) NextChunkRequest(TestProbe training)
+    {
+        var checks = 0;
+        while (true)
+        {
+            switch (training.ReceiveOne(Patience))
+            {
+                case FetchModelChunk request: return (request, checks);
+                case GetCurrentModel: checks++; break;
+                case var other: throw new Xunit.Sdk.XunitException($"unexpected message to the training singleton: {other}");
+            }
+        }
+    }
+
+    /// <summary>Moves the clock over <paramref name="checks"/> check intervals, waiting for each check's question to the training singleton.</summary>
+    private void Check(TestProbe training, int checks)
+    {
+        for (var i = 0; i < checks; i++)
+        {
+            clock.Advance(CheckInterval);
+            training.ExpectMsg<GetCurrentModel>(Patience);
+        }
+    }
+
+    /// <summary>
+    /// The log events already published that contain <paramref name="text"/>. A follower logs before it asks the
+    /// training singleton, so once its question was received, what it logged for that check is here.
+    /// </summary>
+    private static List<Akka.Event.LogEvent> Logged(TestProbe logged, string text)
+    {
+        var events = new List<Akka.Event.LogEvent>();
+        while (logged.HasMessages)
+            if (logged.ReceiveOne(TimeSpan.Zero) is Akka.Event.LogEvent log && log.Message.ToString()!.Contains(text, StringComparison.Ordinal))
+                events.Add(log);
+        return events;
     }
 
     /// <summary>The node's scorers: one CPU scorer serving <paramref name="initial"/>.</summary>

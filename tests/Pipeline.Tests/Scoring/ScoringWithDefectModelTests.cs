@@ -76,7 +76,9 @@ public sealed class ScoringWithDefectModelTests(TinyDefectModelsFixture models) 
         for (var i = 0; i < 8; i++) scorer.Tell(Frame(i), requester);
 
         var answers = requester.ReceiveN(8, Patience).Cast<FrameScored>().ToArray();
-        requester.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        // Nothing queued or running any more, and the status is the next message: no frame is answered twice.
+        scorer.Tell(GetScoringStatus.Instance, requester);
+        Assert.Equal(new ScoringStatus(true, "A", TinyArtifacts.ImageSize, 0, 0, "cpu"), requester.ExpectMsg<ScoringStatus>(Patience));
         Assert.Equal(Enumerable.Range(0, 8), answers.Select(answer => (int)answer.Correlation!).Order());
         foreach (var answer in answers)
             AssertScore(alone[(int)answer.Correlation! % models.Frames.Count], answer.Score, answer.FrameId);

@@ -20,6 +20,6 @@ public static class TinyArtifacts
     public static ModelArtifact Create(string version, string backboneSha256, int seed, FlowConfig manifestFlow, FlowConfig? weightsFlow = null, double threshold = 1)
     {
         var untrained = ModelTraining.UntrainedArtifact(version, weightsFlow ?? manifestFlow, backboneSha256, ImageSize, TestViews, seed, threshold);
-        return ModelArtifact.Create(untrained.Manifest with { CreatedAt = DateTimeOffset.UnixEpoch, Flow = manifestFlow, FalseAlarmRate = 0.05 }, untrained.Weights);
+        return ModelArtifact.Create(untrained.Manifest with { CreatedAt = DateTimeOffset.UnixEpoch, Flow = manifestFlow, FalseAlarmRate = 0.05 }, untrained.ReadWeights());
     }
 }
