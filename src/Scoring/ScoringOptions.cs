@@ -1,12 +1,16 @@
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Model;
 
 namespace Pipeline.Scoring;
 
-/// <summary>How a scoring node runs its models; bound from the configuration section <see cref="SectionName"/>.</summary>
-public sealed partial class ScoringOptions
+/// <summary>
+/// How a scoring node runs its models; bound from the configuration section <see cref="SectionName"/>. Checked by the
+/// rules on its settings, through the generated <see cref="ScoringOptionsValidator"/>.
+/// </summary>
+public sealed class ScoringOptions
 {
     public const string SectionName = "Pipeline:Scoring";
 
@@ -14,42 +18,52 @@ public sealed partial class ScoringOptions
     /// "auto" (every visible CUDA device, else the CPU), "cpu", "cuda" (every visible CUDA device) or "cuda:N"
     /// (that one). One scorer runs per CUDA device; on the CPU, <see cref="CpuWorkers"/> scorers.
     /// </summary>
+    [Matches(@"auto|cpu|cuda|cuda:\d+", "use auto, cpu, cuda or cuda:N")]
     public string Device { get; set; } = "auto";
 
     /// <summary>CPU threads for tensor work, split evenly over the CPU scorers; null leaves libtorch's choice (all cores).</summary>
+    [AtLeast(1, Note = "or leave it out for all cores")]
     public int? CpuThreads { get; set; }
 
     /// <summary>Scorers on the CPU (used when the device is the CPU). One, using all threads, batches best.</summary>
+    [AtLeast(1, Note = "1 by default")]
     public int CpuWorkers { get; set; } = 1;
 
     /// <summary>Most views (frames × test views) in one batch; a frame with more views is scored alone.</summary>
+    [AtLeast(1, Note = "a frame's test views, or a multiple of them")]
     public int MaxBatchViews { get; set; } = 64;
 
     /// <summary>Longest a frame waits for a batch to fill while its device is idle.</summary>
+    [AtLeast(0, Note = "0 waits not at all; 20 by default")]
     public int MaxWaitMilliseconds { get; set; } = 20;
 
     /// <summary>Frames a scorer keeps waiting; beyond this it answers <c>ScoringBusy</c> so the requester pauses.</summary>
+    [AtLeast(1, Note = "256 by default")]
     public int MaxQueuedFrames { get; set; } = 256;
 
     /// <summary>
     /// The model artifact (a <c>.dnfm</c> file, or a folder holding <c>model.dnfm</c>) the scorers load at start. Without
     /// one they wait, not ready, for a model to be sent to them.
     /// </summary>
+    [ModelArtifactPath(Note = "train one with `pipeline train`")]
     public string? ModelPath { get; set; }
 
     /// <summary>
     /// Unlabelled frames whose test-view features this node keeps, so that a label published later on the labels topic
     /// can still make them a training sample; 0 keeps none. Each costs views × 3 KB (16 views: 48 KB).
     /// </summary>
+    [AtLeast(0, Note = "0 keeps none; 1000 by default")]
     public int RecentFeatureFrames { get; set; } = 1000;
 
     /// <summary>
     /// Off (null) by default. When set, unlabelled frames scored below this share of the threshold are taken as known
     /// good for refits. Risky: a slowly creeping defect can be learned as normal (docs/continuous-learning.md).
     /// </summary>
+    [Between(0, 1, MinimumIsExclusive = true, MaximumIsExclusive = true, Note = "a share such as 0.3, or leave it out to accept only labelled frames")]
     public double? AutoAcceptBelowThresholdFraction { get; set; }
 
     /// <summary>How often a scoring node asks the training node which model version is current (besides hearing announcements).</summary>
+    [Between(0, 3600, MinimumIsExclusive = true, Note = "5 by default")]
     public double ModelCheckSeconds { get; set; } = 5;
 
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
@@ -61,31 +75,8 @@ public sealed partial class ScoringOptions
     public int? ThreadsPerCpuWorker => CpuThreads is { } threads ? Math.Max(1, threads / Math.Max(1, CpuWorkers)) : null;
 
     /// <summary>What is wrong with these options, one sentence each; empty when they are usable.</summary>
-    public IReadOnlyList<string> Problems()
-    {
-        var problems = new List<string>();
-        if (!DevicePattern().IsMatch(Device.Trim()))
-            problems.Add($"{SectionName}:Device is '{Device}'; use auto, cpu, cuda or cuda:N.");
-        if (CpuThreads is < 1)
-            problems.Add($"{SectionName}:CpuThreads is {CpuThreads}; use at least 1, or leave it out for all cores.");
-        if (CpuWorkers < 1)
-            problems.Add($"{SectionName}:CpuWorkers is {CpuWorkers}; use at least 1.");
-        if (MaxBatchViews < 1)
-            problems.Add($"{SectionName}:MaxBatchViews is {MaxBatchViews}; use at least 1 (a frame's test views, or a multiple of them).");
-        if (MaxWaitMilliseconds < 0)
-            problems.Add($"{SectionName}:MaxWaitMilliseconds is {MaxWaitMilliseconds}; use 0 (no waiting) or more.");
-        if (MaxQueuedFrames < 1)
-            problems.Add($"{SectionName}:MaxQueuedFrames is {MaxQueuedFrames}; use at least 1.");
-        if (RecentFeatureFrames < 0)
-            problems.Add($"{SectionName}:RecentFeatureFrames is {RecentFeatureFrames}; use 0 (keep none) or more.");
-        if (AutoAcceptBelowThresholdFraction is { } fraction && (fraction <= 0 || fraction >= 1 || !double.IsFinite(fraction)))
-            problems.Add($"{SectionName}:AutoAcceptBelowThresholdFraction is {fraction}; use a share between 0 and 1 (such as 0.3), or leave it out to accept only labelled frames.");
-        if (ModelCheckSeconds is <= 0 or > 3600 || !double.IsFinite(ModelCheckSeconds))
-            problems.Add($"{SectionName}:ModelCheckSeconds is {ModelCheckSeconds}; use more than 0 and at most 3600.");
-        if (ModelPath is { } path && !File.Exists(path) && !File.Exists(Path.Combine(path, Shared.Model.ModelArtifact.DefaultFileName)))
-            problems.Add($"{SectionName}:ModelPath is '{path}', which is neither a model file nor a folder holding {Shared.Model.ModelArtifact.DefaultFileName}; train one with `pipeline train`.");
-        return problems;
-    }
+    public IReadOnlyList<string> Problems() =>
+        new ScoringOptionsValidator().Validate(null, this) is { Failed: true, Failures: { } failures } ? [.. failures] : [];
 
     /// <summary>These options when they are usable; otherwise an <see cref="OptionsValidationException"/> listing every problem.</summary>
     public ScoringOptions Validated()
@@ -93,17 +84,8 @@ public sealed partial class ScoringOptions
         var problems = Problems();
         return problems.Count == 0 ? this : throw new OptionsValidationException(SectionName, typeof(ScoringOptions), problems);
     }
-
-    [GeneratedRegex(@"^(auto|cpu|cuda|cuda:\d+)$", RegexOptions.IgnoreCase)]
-    private static partial Regex DevicePattern();
 }
 
-/// <summary>Checks <see cref="ScoringOptions"/> when they are first used (and at start with ValidateOnStart).</summary>
-public sealed class ScoringOptionsValidator : IValidateOptions<ScoringOptions>
-{
-    public ValidateOptionsResult Validate(string? name, ScoringOptions options)
-    {
-        var problems = options.Problems();
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
-}
+/// <summary>Checks <see cref="ScoringOptions"/> at start: generated from the rules on its settings.</summary>
+[OptionsValidator]
+public sealed partial class ScoringOptionsValidator : IValidateOptions<ScoringOptions>;

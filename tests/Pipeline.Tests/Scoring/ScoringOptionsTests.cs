@@ -37,6 +37,34 @@ public class ScoringOptionsTests
         Assert.False(new ScoringOptionsValidator().Validate(null, options).Succeeded);
     }
 
+    [Fact]
+    public void The_generated_validator_says_the_key_the_value_and_what_would_do()
+    {
+        var options = new ScoringOptions
+        {
+            Device = "gpu", CpuThreads = 0, ModelPath = "/nowhere/model.dnfm", AutoAcceptBelowThresholdFraction = 1, ModelCheckSeconds = 0,
+        };
+
+        Assert.Equal(
+            [
+                "Pipeline:Scoring:Device is 'gpu'; use auto, cpu, cuda or cuda:N.",
+                "Pipeline:Scoring:CpuThreads is 0; use at least 1 (or leave it out for all cores).",
+                "Pipeline:Scoring:ModelPath is '/nowhere/model.dnfm'; it is neither a model file nor a folder holding model.dnfm (train one with `pipeline train`).",
+                "Pipeline:Scoring:AutoAcceptBelowThresholdFraction is 1; use more than 0 and less than 1 (a share such as 0.3, or leave it out to accept only labelled frames).",
+                "Pipeline:Scoring:ModelCheckSeconds is 0; use more than 0 and at most 3600 (5 by default).",
+            ],
+            options.Problems());
+    }
+
+    [Theory]
+    [InlineData(" CUDA:1 ")]
+    [InlineData("cpu")]
+    [InlineData("Auto")]
+    public void A_device_is_read_without_regard_to_case_or_surrounding_spaces(string device)
+    {
+        Assert.Empty(new ScoringOptions { Device = device }.Problems());
+    }
+
     [Theory]
     [InlineData("auto", 2, new[] { "cuda:0", "cuda:1" })]
     [InlineData("auto", 0, new[] { "cpu", "cpu" })]
