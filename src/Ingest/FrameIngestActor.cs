@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Ingest;
@@ -95,7 +96,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         var self = Self;
-        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
+        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter, PipelineTopic.AnomalyMaps],
             loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
             message => self.Tell(new FrameRead(message)),
@@ -159,7 +160,11 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
 
         var (ticket, bytes, name, maxPixels) = (frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels);
-        Task.Run(() => (object)new FramePrepared(ticket, FramePreparation.Prepare(ImageDecoder.Decode(bytes, name, maxPixels), size), size))
+        Task.Run(() =>
+            {
+                var decoded = ImageDecoder.Decode(bytes, name, maxPixels);
+                return (object)new FramePrepared(ticket, FramePreparation.Prepare(decoded, size), size, new FrameSize(decoded.Width, decoded.Height));
+            })
             .PipeTo(Self, failure: error => error is ImageDecodeException decode
                 ? new FrameUnreadable(ticket, decode.Reason == ImageDecodeFailure.TooLarge ? DeadLetterReasons.Oversized : DeadLetterReasons.UndecodableImage, decode.Message)
                 : new FrameUnreadable(ticket, DeadLetterReasons.UndecodableImage, $"Decoding {name} failed: {error.Message}"));
@@ -174,6 +179,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
 
         frame.Prepared = prepared.Image;
+        frame.OriginalSize = prepared.OriginalSize;
         SendToScoring(frame);
     });
 
@@ -193,7 +199,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
         var metadata = frame.Metadata!;
         frame.SentAt = clock.GetUtcNow();
-        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label), Self);
+        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label, frame.OriginalSize), Self);
     }
 
     private void Scored(FrameScored scored) => WithAwaitedFrame(scored.Correlation, frame =>
@@ -213,7 +219,8 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
             ScoredAt = scored.ScoredAt,
             SourcePartition = source.Partition.Value,
             SourceOffset = source.Offset.Value,
-        });
+            Regions = scored.Map?.Regions,
+        }, scored.Map);
         frame.Prepared = null;
         Release(frame);
     });
@@ -344,7 +351,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
     {
         var messages = frame.Outcome switch
         {
-            PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
+            PublishResult result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }, result.Map),
             PublishDeadLetter dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
             _ => throw new InvalidOperationException($"Frame {frame.Name} has no outcome to publish."),
         };
@@ -364,11 +371,14 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>The result's message (serialized once) for each topic it goes to.</summary>
-    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result)
+    /// <summary>The result's message (serialized once) for each topic it goes to, and its anomaly map's when it has one: all acknowledged before the frame is committed.</summary>
+    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result, FrameAnomalyMap? map)
     {
         var message = InspectionEvents.ToMessage(result);
-        return kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
+        var messages = kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
+        if (map is not null)
+            messages.Add((kafka.Topics.AnomalyMaps, InspectionEvents.ToMapMessage(result.CameraId, result.FrameId, map.Png, map.Peak, map.RegionLevel)));
+        return messages;
     }
 
     private void Acknowledge(Acknowledged acknowledged) => WithFrame(acknowledged.Ticket, frame =>
@@ -432,6 +442,9 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
         public FrameMetadata? Metadata { get; } = metadata;
         public DateTimeOffset IngestedAt { get; } = ingestedAt;
         public RgbImage? Prepared { get; set; }
+
+        /// <summary>The frame's size as the camera sent it, before preparation (anomaly regions are in its pixels).</summary>
+        public FrameSize? OriginalSize { get; set; }
         public DateTimeOffset? SentAt { get; set; }
         public int ScoringFailures { get; set; }
         public FrameOutcome? Outcome { get; set; }
@@ -445,7 +458,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     private abstract record FrameOutcome;
 
-    private sealed record PublishResult(InspectionResult Result) : FrameOutcome;
+    private sealed record PublishResult(InspectionResult Result, FrameAnomalyMap? Map) : FrameOutcome;
 
     private sealed record PublishDeadLetter(FrameRejection Why) : FrameOutcome;
 
@@ -453,7 +466,7 @@ public sealed class FrameIngestActor : ReceiveActor, IWithTimers
 
     private sealed record ConsumerStopped(Exception Error);
 
-    private sealed record FramePrepared(long Ticket, RgbImage Image, int Size);
+    private sealed record FramePrepared(long Ticket, RgbImage Image, int Size, FrameSize OriginalSize);
 
     private sealed record FrameUnreadable(long Ticket, string ReasonCode, string Detail);
 

@@ -52,6 +52,29 @@ public sealed partial class ScoringOptions
     /// <summary>How often a scoring node asks the training node which model version is current (besides hearing announcements).</summary>
     public double ModelCheckSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Which frames get an anomaly map (docs/anomaly-maps.md): <c>anomalous</c> (frames over the threshold, the
+    /// default), <c>all</c>, or <c>off</c>. A map costs about three scorings of its frame.
+    /// </summary>
+    public string AnomalyMaps { get; set; } = "anomalous";
+
+    /// <summary>Most regions a frame's result carries, highest peak first.</summary>
+    public int MaxRegions { get; set; } = 5;
+
+    /// <summary>The map level above which an area is a region; null: the model's calibrated level (half of each map's peak for models without one).</summary>
+    public double? RegionLevel { get; set; }
+
+    /// <summary>Longer side of the grayscale map PNG published on the anomaly-maps topic, in pixels; the shorter follows the frame's aspect.</summary>
+    public int MapPngLongSide { get; set; } = 64;
+
+    /// <summary>Whether a frame of this score against this threshold gets a map.</summary>
+    public bool WantsMap(double score, double threshold) => AnomalyMaps.Trim().ToLowerInvariant() switch
+    {
+        "all" => true,
+        "anomalous" => score > threshold,
+        _ => false,
+    };
+
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
 
     /// <summary>The model file <see cref="ModelPath"/> names: itself, or <c>model.dnfm</c> in it when it is a folder.</summary>
@@ -80,6 +103,14 @@ public sealed partial class ScoringOptions
             problems.Add($"{SectionName}:RecentFeatureFrames is {RecentFeatureFrames}; use 0 (keep none) or more.");
         if (AutoAcceptBelowThresholdFraction is { } fraction && (fraction <= 0 || fraction >= 1 || !double.IsFinite(fraction)))
             problems.Add($"{SectionName}:AutoAcceptBelowThresholdFraction is {fraction}; use a share between 0 and 1 (such as 0.3), or leave it out to accept only labelled frames.");
+        if (AnomalyMaps.Trim().ToLowerInvariant() is not ("anomalous" or "all" or "off"))
+            problems.Add($"{SectionName}:AnomalyMaps is '{AnomalyMaps}'; use anomalous (maps for frames over the threshold), all or off.");
+        if (MaxRegions is < 0 or > 100)
+            problems.Add($"{SectionName}:MaxRegions is {MaxRegions}; use 0 to 100.");
+        if (RegionLevel is { } level && (!double.IsFinite(level) || level < 0))
+            problems.Add($"{SectionName}:RegionLevel is {level}; use a map value of 0 or more, or leave it out for the model's calibrated level.");
+        if (MapPngLongSide is < 8 or > 1024)
+            problems.Add($"{SectionName}:MapPngLongSide is {MapPngLongSide}; use 8 to 1024 pixels.");
         if (ModelCheckSeconds is <= 0 or > 3600 || !double.IsFinite(ModelCheckSeconds))
             problems.Add($"{SectionName}:ModelCheckSeconds is {ModelCheckSeconds}; use more than 0 and at most 3600.");
         if (ModelPath is { } path && !File.Exists(path) && !File.Exists(Path.Combine(path, Shared.Model.ModelArtifact.DefaultFileName)))

@@ -89,8 +89,9 @@ public static class StreamingDemo
         kafka.CreateTopic(topics.DeadLetter, partitions: 1);
         kafka.CreateTopic(topics.Labels, partitions: 1);
         kafka.CreateTopic(topics.ModelEvents, partitions: 1);
+        kafka.CreateTopic(topics.AnomalyMaps, partitions: 3);
         var kafkaOptions = new KafkaOptions { BootstrapServers = kafka.BootstrapServers, ConsumerGroup = "demo-ingest", Topics = topics };
-        report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.DeadLetter}");
+        report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.AnomalyMaps}, {topics.DeadLetter}");
 
         var settings = new Dictionary<string, string?>
         {
@@ -123,7 +124,7 @@ public static class StreamingDemo
 
             var memory = MemorySampler.Start();
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
-                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType})"),
+                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {truth[anomaly.FrameId].DefectType}){RegionsText(anomaly)}"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
             var publishing = options.PublishMidStream is { } plan
                 ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
@@ -267,6 +268,8 @@ public static class StreamingDemo
             Results = results.Count,
             DistinctFrameIds = firstOfEach.Length,
             Anomalies = watcher.Anomalies.Select(a => a.FrameId).Distinct().Count(),
+            AnomalyMaps = watcher.Maps.Select(m => m.FrameId).Distinct().Count(),
+            AnomaliesWithRegions = watcher.Anomalies.Where(a => a.Regions is { Count: > 0 }).Select(a => a.FrameId).Distinct().Count(),
             DeadLettered = watcher.DeadLetters.Select(d => d.FrameId).Distinct().Count(),
             Auroc = auroc,
             DefectsFlagged = defective.Count(r => r.Verdict == InspectionVerdict.Anomalous),
@@ -287,6 +290,12 @@ public static class StreamingDemo
             PeakWorkingSetBeforeSwapMb = memory.PeakBeforeSwapBytes is { } before ? before / 1e6 : null,
         };
     }
+
+    /// <summary>"  regions: 40×32 at (12, 80) peak 3.1e-05, …" for an anomaly with regions; empty without.</summary>
+    private static string RegionsText(InspectionResult anomaly) =>
+        anomaly.Regions is not { Count: > 0 } regions ? ""
+        : "\n         regions: " + string.Join(", ", regions.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{r.Width}×{r.Height} at ({r.X}, {r.Y}), peak {r.Peak:0.###e+0} at ({r.PeakX}, {r.PeakY}), {r.Area} px")));
 
     private static double Percentile(IReadOnlyList<double> sorted, double quantile) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
