@@ -212,6 +212,7 @@ public static class StreamingDemo
         settings[Key(nameof(ScoringOptions.Device))] = scoring.Device;
         settings[Key(nameof(ScoringOptions.CpuWorkers))] = scoring.CpuWorkers.ToString(CultureInfo.InvariantCulture);
         settings[Key(nameof(ScoringOptions.MaxBatchViews))] = scoring.MaxBatchViews.ToString(CultureInfo.InvariantCulture);
+        settings[Key(nameof(ScoringOptions.AnomalyMaps))] = scoring.AnomalyMaps;
         if (scoring.CpuThreads is { } threads) settings[Key(nameof(ScoringOptions.CpuThreads))] = threads.ToString(CultureInfo.InvariantCulture);
     }
 
