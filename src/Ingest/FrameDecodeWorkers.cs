@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Akka.Actor;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 
 namespace Pipeline.Ingest;
 
@@ -24,18 +25,23 @@ namespace Pipeline.Ingest;
 public sealed class FrameDecodeWorkers : IDisposable
 {
     private readonly Channel<DecodeFrame> queue;
-    private readonly Func<DecodeFrame, RgbImage> prepare;
+    private readonly Func<DecodeFrame, (RgbImage Image, FrameSize OriginalSize)> prepare;
     private volatile bool stopped;
 
     /// <param name="workers">Threads decoding at once (<see cref="IngestOptions.DecodeWorkers"/>).</param>
     /// <param name="capacity">Frames waiting for a worker, at most; <see cref="TryQueue"/> refuses more.</param>
     public FrameDecodeWorkers(int workers, int capacity)
-        : this(workers, capacity, DecodeAndPrepare)
+        : this(workers, capacity, DecodeAndPrepareKeepingSize)
     {
     }
 
     /// <param name="prepare">Stands in for decoding and preparing (tests): bytes and frame size in, prepared image out.</param>
     internal FrameDecodeWorkers(int workers, int capacity, Func<DecodeFrame, RgbImage> prepare)
+        : this(workers, capacity, job => prepare(job) is var image ? (image, new FrameSize(image.Width, image.Height)) : default)
+    {
+    }
+
+    private FrameDecodeWorkers(int workers, int capacity, Func<DecodeFrame, (RgbImage Image, FrameSize OriginalSize)> prepare)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(workers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
@@ -66,9 +72,15 @@ public sealed class FrameDecodeWorkers : IDisposable
         queue.Writer.TryComplete();
     }
 
-    /// <summary>What a worker does with a frame unless a test stands in: decode, then prepare to the model's size.</summary>
-    private static RgbImage DecodeAndPrepare(DecodeFrame job) =>
-        FramePreparation.Prepare(ImageDecoder.Decode(job.Encoded, job.Name, job.MaxPixels), job.Size);
+    /// <summary>
+    /// What a worker does with a frame unless a test stands in: decode, then prepare to the model's size; the size the
+    /// camera sent is kept, since anomaly regions are given in its pixels.
+    /// </summary>
+    private static (RgbImage Image, FrameSize OriginalSize) DecodeAndPrepareKeepingSize(DecodeFrame job)
+    {
+        var decoded = ImageDecoder.Decode(job.Encoded, job.Name, job.MaxPixels);
+        return (FramePreparation.Prepare(decoded, job.Size), new FrameSize(decoded.Width, decoded.Height));
+    }
 
     private void Work()
     {
@@ -89,7 +101,8 @@ public sealed class FrameDecodeWorkers : IDisposable
     {
         try
         {
-            return new FrameDecoded(job.Ticket, prepare(job), job.Size);
+            var (image, originalSize) = prepare(job);
+            return new FrameDecoded(job.Ticket, image, job.Size, originalSize);
         }
         catch (ImageDecodeException decode)
         {
@@ -110,8 +123,8 @@ public sealed class FrameDecodeWorkers : IDisposable
 /// <param name="ReplyTo">Told the <see cref="FrameDecoded"/> or <see cref="FrameUndecodable"/>.</param>
 public sealed record DecodeFrame(long Ticket, byte[] Encoded, string Name, long MaxPixels, int Size, IActorRef ReplyTo);
 
-/// <summary>The frame of <paramref name="Ticket"/>, decoded and prepared to <paramref name="Size"/>.</summary>
-public sealed record FrameDecoded(long Ticket, RgbImage Image, int Size);
+/// <summary>The frame of <paramref name="Ticket"/>, decoded and prepared to <paramref name="Size"/>; <paramref name="OriginalSize"/> is the picture's size as sent.</summary>
+public sealed record FrameDecoded(long Ticket, RgbImage Image, int Size, FrameSize OriginalSize);
 
 /// <summary>The frame of <paramref name="Ticket"/> cannot be inspected: its dead-letter reason and the decoder's sentence.</summary>
 public sealed record FrameUndecodable(long Ticket, string ReasonCode, string Detail);

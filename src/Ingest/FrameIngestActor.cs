@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Ingest;
@@ -113,7 +114,7 @@ public sealed class FrameIngestActor : ReceiveActor
         decoders = prepareFrame is null
             ? new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames)
             : new FrameDecodeWorkers(options.DecodeWorkers, options.MaxInFlightFrames, prepareFrame);
-        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter],
+        producers = KafkaClients.CreateProducers(kafka, "ingest", [PipelineTopic.Results, PipelineTopic.Anomalies, PipelineTopic.DeadLetter, PipelineTopic.AnomalyMaps],
             loggerFactory.CreateLogger("Pipeline.Ingest.Producer"));
         publisher = new OutcomePublisher(kafka, producers, options, metrics, clock, timers, self, log);
         consumer = new FrameConsumerLoop(kafka, options.MaxInFlightFrames,
@@ -214,6 +215,7 @@ public sealed class FrameIngestActor : ReceiveActor
         }
 
         frame.Prepared = prepared.Image;
+        frame.OriginalSize = prepared.OriginalSize;
         SendToScoring(frame);
     }
 
@@ -236,7 +238,7 @@ public sealed class FrameIngestActor : ReceiveActor
 
         var metadata = frame.Metadata!;
         frame.SentAt = clock.GetUtcNow();
-        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label), Self);
+        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label, frame.OriginalSize), Self);
     }
 
     private void Scored(FrameScored scored) => WithAwaitedFrame(scored.Correlation, frame =>
@@ -256,7 +258,8 @@ public sealed class FrameIngestActor : ReceiveActor
             ScoredAt = scored.ScoredAt,
             SourcePartition = source.Partition.Value,
             SourceOffset = source.Offset.Value,
-        }));
+            Regions = scored.Map?.Regions,
+        }, scored.Map));
     });
 
     private void Failed(ScoringFailed failed) => WithAwaitedFrame(failed.Correlation, frame =>
@@ -400,6 +403,9 @@ public sealed class FrameIngestActor : ReceiveActor
         public FrameMetadata? Metadata { get; } = metadata;
         public DateTimeOffset IngestedAt { get; } = ingestedAt;
         public RgbImage? Prepared { get; set; }
+
+        /// <summary>The frame's size as the camera sent it, before preparation (anomaly regions are in its pixels).</summary>
+        public FrameSize? OriginalSize { get; set; }
         public DateTimeOffset? SentAt { get; set; }
         public int ScoringFailures { get; set; }
         public FrameOutcome? Outcome { get; set; }

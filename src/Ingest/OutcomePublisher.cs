@@ -2,11 +2,12 @@ using Akka.Actor;
 using Akka.Event;
 using Confluent.Kafka;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Ingest;
 
 /// <summary>
-/// Publishes each frame's outcome, a result (to the results topic, and the anomalies topic when anomalous) or a dead
+/// Publishes each frame's outcome, a result (to the results topic, the anomalies topic when anomalous, and its anomaly map when it has one) or a dead
 /// letter, in its camera's read order (<see cref="OrderedPublication"/>), and follows Kafka's acknowledgements until
 /// the outcome is safely in Kafka; a publish Kafka refused is retried after a back-off. Used by the ingest actor, on its
 /// thread: Kafka's reports come back to the owner as <see cref="OutcomeAcknowledged"/> messages and its retry timers as
@@ -74,7 +75,7 @@ public sealed class OutcomePublisher(
         var frame = outcomes[ticket];
         var messages = frame.Outcome switch
         {
-            ResultOutcome result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }),
+            ResultOutcome result => ResultMessages(result.Result with { PublishedAt = clock.GetUtcNow() }, result.Map),
             DeadLetterOutcome dead => [(kafka.Topics.DeadLetter, DeadLetters.Create(frame.Source, dead.Why, clock.GetUtcNow()))],
             _ => throw new InvalidOperationException($"The outcome of {frame.Name} is neither a result nor a dead letter."),
         };
@@ -92,11 +93,17 @@ public sealed class OutcomePublisher(
         }
     }
 
-    /// <summary>The result's message (serialized once) for each topic it goes to.</summary>
-    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result)
+    /// <summary>
+    /// The result's message (serialized once) for each topic it goes to, and its anomaly map's when it has one: all
+    /// acknowledged before the frame is committed.
+    /// </summary>
+    private List<(string Topic, Message<string, byte[]> Message)> ResultMessages(InspectionResult result, FrameAnomalyMap? map)
     {
         var message = InspectionEvents.ToMessage(result);
-        return kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
+        var messages = kafka.Topics.DestinationsOf(result).Select(topic => (topic, message)).ToList();
+        if (map is not null)
+            messages.Add((kafka.Topics.AnomalyMaps, InspectionEvents.ToMapMessage(result.CameraId, result.FrameId, map.Png, map.Peak, map.RegionLevel)));
+        return messages;
     }
 
     private static string RetryKey(long ticket) => $"retry-publishing-{ticket}";
@@ -107,8 +114,8 @@ public sealed class OutcomePublisher(
 /// <summary>What became of a frame: what <see cref="OutcomePublisher"/> publishes.</summary>
 public abstract record FrameOutcome;
 
-/// <summary>The frame was scored.</summary>
-public sealed record ResultOutcome(InspectionResult Result) : FrameOutcome;
+/// <summary>The frame was scored; <paramref name="Map"/> is its anomaly map when it got one (published to the anomaly-maps topic with the result).</summary>
+public sealed record ResultOutcome(InspectionResult Result, FrameAnomalyMap? Map = null) : FrameOutcome;
 
 /// <summary>The frame cannot be inspected: it goes to the dead-letter topic, as it came, with the reason.</summary>
 public sealed record DeadLetterOutcome(FrameRejection Why) : FrameOutcome;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Scoring;
 
@@ -31,6 +32,12 @@ namespace Pipeline.Scoring;
 /// model still being loaded. When it stops, its frames are answered the same way. A full queue answers
 /// <see cref="ScoringBusy"/>, and <see cref="ScoringAvailable"/> once it has drained to half.
 /// </para>
+/// <para>
+/// Anomaly maps (<see cref="ScoringOptions.AnomalyMaps"/>): a scored frame that needs a map is answered once its map is
+/// made, on the same loop, one map per turn: the device takes turns between a batch and a map while both wait, so maps
+/// never hold up the scoring of other frames by more than their share. A map that fails is logged and the frame is
+/// answered without one.
+/// </para>
 /// </summary>
 public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
 {
@@ -50,8 +57,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly List<PendingLoad> pendingLoads = [];
     private readonly HashSet<IActorRef> toldBusy = [];
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly ScoringOptions mapOptions;
+    private readonly Queue<PendingMap> pendingMaps = new();
     private CurrentModel? current;
     private RunningBatch? running;
+    private PendingMap? runningMap;
+    private bool lastTurnWasMap;
     private volatile bool stopped; // read on the loop: a model loaded after the stop is disposed there
 
     public DeviceScoringActor(
@@ -72,6 +83,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         this.initialModel = initialModel;
         this.metrics = metrics;
         this.clock = clock;
+        mapOptions = options;
         maxQueuedFrames = options.MaxQueuedFrames;
         batcher = new DynamicBatcher<PendingFrame>(options.MaxBatchViews, options.MaxWait, clock);
         loop = new DeviceWorkLoop($"scoring {device}", device == "cpu" ? options.ThreadsPerCpuWorker : null);
@@ -80,6 +92,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         Receive<ScoreFrame>(Accept);
         Receive<BatchDue>(_ => Dispatch(deviceJustFreed: false));
         Receive<BatchFinished>(Finish);
+        Receive<MapFinished>(FinishMap);
         Receive<LoadModel>(request => StartLoading(request.Artifact, Sender));
         Receive<ModelLoaded>(Swap);
         Receive<ModelNotLoaded>(Refuse);
@@ -156,8 +169,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// <summary>Starts the next batch when the device is free, a model is loaded and a batch is due.</summary>
     private void Dispatch(bool deviceJustFreed)
     {
-        while (running is null && current is not null)
+        while (running is null && runningMap is null && current is not null)
         {
+            if (pendingMaps.Count > 0 && (!lastTurnWasMap || batcher.Count == 0))
+            {
+                StartMap(pendingMaps.Dequeue(), current.Model);
+                return;
+            }
             var views = current.Model.ViewsPerFrame;
             var frames = deviceJustFreed ? batcher.TakeNext(views) : batcher.TakeReady(views);
             if (frames.Count == 0)
@@ -185,6 +203,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         var batch = new RunningBatch(frames, model);
         running = batch;
+        lastTurnWasMap = false;
         var images = frames.Select(f => f.Request.Image).ToArray();
         var withFeatures = featureSink is not null && (unlabelledFeatures || frames.Any(f => f.Request.Label is not null));
         loop.Run(() =>
@@ -222,13 +241,48 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                     Fail(frames[i], ScoringFailureKind.ModelFailed, $"Model {model.Version} gave frame {request.FrameId} no number as its score (NaN).");
                     continue;
                 }
-                replyTo.Tell(new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
-                    request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation));
-                metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
+                var answer = new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
+                    request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation);
+                if (mapOptions.WantsMap(scores[i], model.Threshold))
+                    pendingMaps.Enqueue(new PendingMap(frames[i], answer));
+                else
+                {
+                    replyTo.Tell(answer);
+                    metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
+                }
                 if (finished.Features?[i] is { } features && (unlabelledFeatures || request.Label is not null))
                     featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold));
             }
         }
+        Dispatch(deviceJustFreed: true);
+    }
+
+    /// <summary>Makes one frame's map on the loop with the model serving now (the one a swap disposes only after this).</summary>
+    private void StartMap(PendingMap job, IScoringModel model)
+    {
+        runningMap = job;
+        lastTurnWasMap = true;
+        var (request, options) = (job.Frame.Request, mapOptions);
+        loop.Run(() =>
+            {
+                if (model.Map(request.Image) is not var (map, calibrated)) return null;
+                var level = options.RegionLevel ?? calibrated ?? map.Peak / 2;
+                var frame = request.OriginalSize ?? new FrameSize(request.Image.Width, request.Image.Height);
+                return new FrameAnomalyMap(AnomalyRegions.Find(map, level, options.MaxRegions, frame),
+                    AnomalyMapImages.ToGrayscalePng(map, options.MapPngLongSide, frame), map.Peak, level);
+            })
+            .PipeTo(Self, success: made => new MapFinished(job, made, null), failure: error => new MapFinished(job, null, error));
+    }
+
+    private void FinishMap(MapFinished finished)
+    {
+        if (!ReferenceEquals(finished.Job, runningMap)) return; // answered when an earlier incarnation restarted
+        runningMap = null;
+        var (frame, answer) = (finished.Job.Frame, finished.Job.Answer);
+        if (finished.Error is { } error)
+            log.Warning("The anomaly map of frame {0} failed on {1} ({2}); the frame is answered without one", answer.FrameId, device, error.Message);
+        frame.ReplyTo.Tell(answer with { Map = finished.Map });
+        metrics.FrameAnswered(device, clock.GetUtcNow() - frame.AcceptedAt);
         Dispatch(deviceJustFreed: true);
     }
 
@@ -279,7 +333,8 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     }
 
     private ScoringStatus CurrentStatus() =>
-        new(current is not null, current?.Model.Version, current?.Model.ImageSize, batcher.Count, running?.Frames.Count ?? 0, device);
+        new(current is not null, current?.Model.Version, current?.Model.ImageSize, batcher.Count,
+            (running?.Frames.Count ?? 0) + pendingMaps.Count + (runningMap is null ? 0 : 1), device);
 
     private void TellAvailableWhenDrained()
     {
@@ -298,6 +353,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         {
             foreach (var frame in running.Frames) Fail(frame, kind, reason);
             running = null;
+        }
+        while (pendingMaps.TryDequeue(out var waitingMap)) Fail(waitingMap.Frame, kind, reason);
+        if (runningMap is not null)
+        {
+            Fail(runningMap.Frame, kind, reason);
+            runningMap = null;
         }
     }
 
@@ -334,6 +395,15 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private sealed record PendingFrame(ScoreFrame Request, IActorRef ReplyTo, DateTimeOffset AcceptedAt);
 
     private sealed record CurrentModel(IScoringModel Model, ModelArtifact Artifact);
+
+    /// <summary>A scored frame waiting for its map, with the answer it will get. A class: told apart by reference.</summary>
+    private sealed class PendingMap(PendingFrame frame, FrameScored answer)
+    {
+        public PendingFrame Frame { get; } = frame;
+        public FrameScored Answer { get; } = answer;
+    }
+
+    private sealed record MapFinished(PendingMap Job, FrameAnomalyMap? Map, Exception? Error);
 
     // Batches and loads are told apart by reference: an answer for one this incarnation did not start is stale.
     private sealed class PendingLoad(ModelArtifact artifact, IActorRef replyTo)

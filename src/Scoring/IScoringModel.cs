@@ -1,4 +1,5 @@
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Model;
 
 namespace Pipeline.Scoring;
@@ -27,6 +28,9 @@ public interface IScoringModel : IDisposable
     /// that the scores came from: what the training side collects of known-good frames. A model without features gives null.
     /// </summary>
     ScoredFrames ScoreWithFeatures(IReadOnlyList<RgbImage> frames) => new(Score(frames), null);
+
+    /// <summary>The anomaly map of one frame and the region level the model calibrated (null when it has none); null when the model makes no maps.</summary>
+    (AnomalyMap Map, double? RegionLevel)? Map(RgbImage frame) => null;
 }
 
 /// <summary>Scores of a batch and, when the model gives them, each frame's test-view features.</summary>
@@ -55,6 +59,9 @@ public sealed class DefectScoringModel(DefectModel model) : IScoringModel
         var (scores, features) = Model.ScoreWithFeatures(frames);
         return new ScoredFrames(scores, features);
     }
+
+    public (AnomalyMap Map, double? RegionLevel)? Map(RgbImage frame) =>
+        (Model.AnomalyMap(frame).Map, Model.Manifest.AnomalyMaps?.RegionLevel);
 
     public void Dispose() => Model.Dispose();
 }

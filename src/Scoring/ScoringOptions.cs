@@ -66,6 +66,33 @@ public sealed class ScoringOptions
     [Between(0, 3600, MinimumIsExclusive = true, Note = "5 by default")]
     public double ModelCheckSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Which frames get an anomaly map (docs/anomaly-maps.md): <c>anomalous</c> (frames over the threshold, the
+    /// default), <c>all</c>, or <c>off</c>. A map costs about three scorings of its frame.
+    /// </summary>
+    [Matches("anomalous|all|off", "use anomalous (maps for frames over the threshold), all or off")]
+    public string AnomalyMaps { get; set; } = "anomalous";
+
+    /// <summary>Most regions a frame's result carries, highest peak first.</summary>
+    [Between(0, 100, Note = "5 by default")]
+    public int MaxRegions { get; set; } = 5;
+
+    /// <summary>The map level above which an area is a region; null: the model's calibrated level (half of each map's peak for models without one).</summary>
+    [AtLeast(0, Note = "leave it out for the model's calibrated level")]
+    public double? RegionLevel { get; set; }
+
+    /// <summary>Longer side of the grayscale map PNG published on the anomaly-maps topic, in pixels; the shorter follows the frame's aspect.</summary>
+    [Between(8, 1024, Note = "64 pixels by default")]
+    public int MapPngLongSide { get; set; } = 64;
+
+    /// <summary>Whether a frame of this score against this threshold gets a map.</summary>
+    public bool WantsMap(double score, double threshold) => AnomalyMaps.Trim().ToLowerInvariant() switch
+    {
+        "all" => true,
+        "anomalous" => score > threshold,
+        _ => false,
+    };
+
     public TimeSpan MaxWait => TimeSpan.FromMilliseconds(MaxWaitMilliseconds);
 
     /// <summary>The model file <see cref="ModelPath"/> names: itself, or <c>model.dnfm</c> in it when it is a folder.</summary>

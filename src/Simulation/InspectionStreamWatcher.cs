@@ -13,6 +13,9 @@ public sealed record DeadLetterRecord(string? FrameId, string? CameraId, string 
 /// thread of its own, the way a downstream service would: for the embedded demo's live output and summary, for
 /// end-to-end tests, and for a person checking a cluster. Uses its own consumer group and never commits.
 /// </summary>
+/// <summary>An anomaly map read from the anomaly-maps topic: its frame id (header), camera (key) and PNG.</summary>
+public sealed record AnomalyMapRecord(string? FrameId, string CameraId, byte[] Png);
+
 public sealed class InspectionStreamWatcher : IDisposable
 {
     private readonly KafkaOptions kafka;
@@ -23,6 +26,7 @@ public sealed class InspectionStreamWatcher : IDisposable
     private readonly List<InspectionResult> results = [];
     private readonly List<InspectionResult> anomalies = [];
     private readonly List<DeadLetterRecord> deadLetters = [];
+    private readonly List<AnomalyMapRecord> maps = [];
     private readonly List<string> unreadable = [];
     private readonly CancellationTokenSource stopping = new();
     private readonly Thread thread;
@@ -46,6 +50,9 @@ public sealed class InspectionStreamWatcher : IDisposable
     public IReadOnlyList<InspectionResult> Anomalies => Snapshot(anomalies);
 
     public IReadOnlyList<DeadLetterRecord> DeadLetters => Snapshot(deadLetters);
+
+    /// <summary>Messages read from the anomaly-maps topic.</summary>
+    public IReadOnlyList<AnomalyMapRecord> Maps => Snapshot(maps);
 
     /// <summary>Messages on the results or anomalies topic that are not results of a schema this build reads, with why.</summary>
     public IReadOnlyList<string> Unreadable => Snapshot(unreadable);
@@ -87,7 +94,7 @@ public sealed class InspectionStreamWatcher : IDisposable
     private void Run()
     {
         using var consumer = KafkaClients.CreateConsumer(kafka, logger);
-        consumer.Subscribe([kafka.Topics.Results, kafka.Topics.Anomalies, kafka.Topics.DeadLetter]);
+        consumer.Subscribe([kafka.Topics.Results, kafka.Topics.Anomalies, kafka.Topics.DeadLetter, kafka.Topics.AnomalyMaps]);
         while (!stopping.IsCancellationRequested)
         {
             ConsumeResult<string, byte[]>? message;
@@ -102,6 +109,7 @@ public sealed class InspectionStreamWatcher : IDisposable
 
             if (message?.Message is null) continue;
             if (message.Topic == kafka.Topics.DeadLetter) Read(DeadLetterOf(message.Message));
+            else if (message.Topic == kafka.Topics.AnomalyMaps) ReadMap(message.Message);
             else Read(message.Topic, message.Message.Value);
         }
 
@@ -130,6 +138,12 @@ public sealed class InspectionStreamWatcher : IDisposable
         {
             lock (gate) results.Add(result);
         }
+    }
+
+    private void ReadMap(Message<string, byte[]> message)
+    {
+        var frameId = message.Headers is { } headers && headers.TryGetLastBytes(FrameHeaderNames.FrameId, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        lock (gate) maps.Add(new AnomalyMapRecord(frameId, message.Key, message.Value ?? []));
     }
 
     private void Read(DeadLetterRecord record)

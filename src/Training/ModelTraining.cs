@@ -4,6 +4,7 @@ using Pipeline.Shared;
 using Pipeline.Shared.Data;
 using Pipeline.Shared.Evaluation;
 using Pipeline.Shared.Features;
+using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Progress;
 using static TorchSharp.torch;
@@ -77,6 +78,8 @@ public static class ModelTraining
         var threshold = ThresholdCalibration.AtFalseAlarmRate(calibrationScores, options.FalseAlarmRate);
         progress.Note($"threshold {threshold:0.0000}: flags {options.FalseAlarmRate:P1} of the {calibration.Count} held-back good images");
 
+        var mapCalibration = CalibrateRegionLevel(calibration, extractor, flow, testViews, options, progress, cancellation);
+
         var manifest = new ModelManifest
         {
             ModelVersion = modelVersion,
@@ -90,6 +93,7 @@ public static class ModelTraining
             FalseAlarmRate = options.FalseAlarmRate,
             Training = new TrainingSummary(Path.GetFullPath(dataFolder), training.Count, calibration.Count,
                 options.TrainViews, options.Epochs, history.FinalLoss, history.Seconds),
+            AnomalyMaps = mapCalibration,
         };
         return new TrainingOutcome(ModelArtifact.Create(manifest, WeightsOf(flow)), history, calibrationScores, featureSeconds);
     }
@@ -141,6 +145,29 @@ public static class ModelTraining
             threshold: 0, falseAlarmRate);
         var perType = result.AurocPerDefect.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {EvaluationNumberFormat.Percent(p.Value)}");
         return $"test AUROC {EvaluationNumberFormat.Percent(result.Auroc)} ({string.Join(", ", perType)})";
+    }
+
+    /// <summary>
+    /// The region level of the anomaly maps, calibrated like the threshold: the peaks of the maps of the held-back good
+    /// images, at the false-alarm rate (see <see cref="AnomalyMapCalibration"/>).
+    /// </summary>
+    private static AnomalyMapCalibration CalibrateRegionLevel(
+        IReadOnlyList<string> calibration, ViewFeatureExtractor extractor, CouplingFlow flow, IReadOnlyList<ViewTransform> testViews,
+        TrainingOptions options, IWorkProgressSink progress, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var peaks = new double[calibration.Count];
+        flow.eval();
+        for (var i = 0; i < calibration.Count; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var prepared = extractor.Prepare(ImageDecoder.Decode(File.ReadAllBytes(calibration[i]), calibration[i]));
+            peaks[i] = GradientMap.Compute(extractor.Pyramid, flow, testViews, prepared, extractor.Device, options.MapSigma).Map.Peak;
+            progress.Report(new WorkProgress("anomaly maps (calibration images)", i + 1, calibration.Count));
+        }
+        var level = ThresholdCalibration.AtFalseAlarmRate(peaks, options.FalseAlarmRate);
+        progress.Note($"region level {level:g4}: the anomaly maps of {options.FalseAlarmRate:P1} of the {calibration.Count} held-back good images reach above it ({clock.Elapsed.TotalSeconds:0.0} s, σ {options.MapSigma:0.##} px)");
+        return new AnomalyMapCalibration(options.MapSigma, level, calibration.Count);
     }
 
     /// <summary>Random views of an image depend only on its content and the seed, so cached features stay valid.</summary>

@@ -37,6 +37,8 @@ public sealed record TrainingOptions
     /// <summary>Share of the good training images held back (not trained on) to calibrate the threshold.</summary>
     public double CalibrationFraction { get; init; } = 0.1;
     public int Seed { get; init; } = 1;
+    /// <summary>Blur of the anomaly maps (σ in pixels of the prepared image; DifferNet: 3), stored in the model with the region level calibrated for it.</summary>
+    public double MapSigma { get; init; } = GradientMap.DefaultSigma;
 
     /// <summary>The default: fast on a CPU.</summary>
     public static TrainingOptions Cpu { get; } = new();
@@ -85,6 +87,7 @@ public sealed record TrainingOptions
         Require(CouplingBlocks >= 1 && HiddenWidth >= 1, $"The flow needs at least one coupling block and hidden unit, got {CouplingBlocks} blocks of width {HiddenWidth}.");
         Require(Dropout is >= 0 and < 1, $"Dropout must be in [0, 1), got {Dropout}.");
         Require(FalseAlarmRate is >= 0 and < 1, $"False-alarm rate must be in [0, 1), got {FalseAlarmRate}.");
+        Require(MapSigma is >= 0 and <= 64, $"The anomaly map blur σ must be between 0 and 64 pixels, got {MapSigma}.");
         Require(CalibrationFraction is > 0 and < 0.9, $"Calibration fraction must be in (0, 0.9), got {CalibrationFraction}.");
         Require(Augmentation.Brightness is >= 0 and < 1 && Augmentation.Contrast is >= 0 and < 1 && Augmentation.Saturation is >= 0 and < 1,
             "Colour jitter amounts (brightness, contrast, saturation) must each be in [0, 1).");

@@ -26,10 +26,11 @@ public static class BenchmarkCommand
         var hiddenWidth = new Option<int>("--hidden-width") { Description = "flow hidden width", DefaultValueFactory = _ => TrainingOptions.Cpu.HiddenWidth };
         var trainSteps = new Option<int>("--train-steps") { Description = "flow optimisation steps to time (0 = skip)", DefaultValueFactory = _ => 5 };
         var batchSize = new Option<int>("--batch-size") { Description = "feature vectors per training step", DefaultValueFactory = _ => TrainingOptions.Cpu.BatchSize };
+        var maps = new Option<int>("--maps") { Description = "anomaly maps to time, one image at a time (after one warm-up; 0 = skip)", DefaultValueFactory = _ => 0 };
         var common = new CommonOptions();
-        var command = new Command("benchmark", "Measure scoring and flow-training speed and peak memory on this machine.")
+        var command = new Command("benchmark", "Measure scoring, anomaly-map and flow-training speed and peak memory on this machine.")
         {
-            imageSize, testViews, images, hiddenWidth, trainSteps, batchSize,
+            imageSize, testViews, images, hiddenWidth, trainSteps, batchSize, maps,
         };
         common.AddTo(command);
         command.Add(RefitBenchmark.Create());
@@ -71,6 +72,22 @@ public static class BenchmarkCommand
             }
             perImage.Sort();
             Console.WriteLine($"scoring: {perImage.Average():0} ms per image ({perImage.Average() / views.Count:0.0} ms per view), median {perImage[perImage.Count / 2]:0} ms, min {perImage[0]:0} ms, max {perImage[^1]:0} ms over {count} images");
+
+            if (parse.GetValue(maps) is var mapCount and > 0)
+            {
+                var mapImages = Enumerable.Range(0, mapCount + 1).Select(_ => SyntheticParts.WithDefect(parts.Good(rng), rng, DefectKind.Hole)).ToArray();
+                GradientMap.Compute(backbone.Pyramid, flow, views, mapImages[0], device, GradientMap.DefaultSigma); // warm-up
+                var perMap = new List<double>();
+                foreach (var image in mapImages.Skip(1))
+                {
+                    token.ThrowIfCancellationRequested();
+                    var clock = Stopwatch.StartNew();
+                    GradientMap.Compute(backbone.Pyramid, flow, views, image, device, GradientMap.DefaultSigma);
+                    perMap.Add(clock.Elapsed.TotalMilliseconds);
+                }
+                perMap.Sort();
+                Console.WriteLine($"anomaly maps: {perMap.Average():0} ms per image ({perMap.Average() / perImage.Average():0.0}× scoring), median {perMap[perMap.Count / 2]:0} ms, min {perMap[0]:0} ms, max {perMap[^1]:0} ms over {mapCount} images");
+            }
 
             var steps = parse.GetValue(trainSteps);
             if (steps > 0)

@@ -36,10 +36,11 @@ public static class DemoCommand
         var refitAfter = new Option<int?>("--refit-after") { Description = "continuous learning: label the good frames, refit the flow after this many of them and swap the new version in mid-stream (at least 10)" };
         var consolePort = new Option<int>("--console-port") { Description = "serve the operator console on this port of 127.0.0.1 (0 = a free one)", DefaultValueFactory = _ => 0 };
         var stay = new Option<bool>("--stay") { Description = "after the summary, keep the node and its console running until Ctrl+C or SIGTERM" };
+        var anomalyMaps = new Option<string?>("--anomaly-maps") { Description = "which frames get an anomaly map: anomalous (default), all or off (Pipeline:Scoring:AnomalyMaps)" };
         var common = new CommonOptions();
         var command = new Command("demo", "Run the whole product in this process: train on good parts, stream camera frames through mock Kafka and a node with every role, print anomalies live and a summary.")
         {
-            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter, consolePort, stay,
+            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter, anomalyMaps, consolePort, stay,
         };
         common.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
@@ -79,6 +80,7 @@ public static class DemoCommand
                     CpuWorkers = parse.GetValue(cpuWorkers) ?? defaults.CpuWorkers,
                     CpuThreads = parse.GetValue(cpuThreads) ?? parse.GetValue(common.Threads),
                     MaxBatchViews = parse.GetValue(batchViews) ?? defaults.MaxBatchViews,
+                    AnomalyMaps = parse.GetValue(anomalyMaps) ?? defaults.AnomalyMaps,
                 };
                 if (scoring.Problems() is { Count: > 0 } problems) throw new Shared.PipelineInputException(string.Join(" ", problems));
                 var options = new StreamingDemoOptions

@@ -30,6 +30,7 @@ public static class TrainCommand
         var saturation = new Option<double?>("--saturation") { Description = "colour jitter: saturation factor range ±s (0 = off)" };
         var falseAlarmRate = new Option<double?>("--false-alarm-rate") { Description = "share of good parts the threshold may flag (default 0.05)" };
         var calibrationFraction = new Option<double?>("--calibration-fraction") { Description = "share of good images held back to calibrate the threshold (default 0.1)" };
+        var mapSigma = new Option<double?>("--map-sigma") { Description = "blur of the anomaly maps, σ in pixels of the prepared image (default 3, as DifferNet); the region level is calibrated for it" };
         var seed = new Option<int?>("--seed") { Description = "seed for views, initialisation and shuffling" };
         var version = new Option<string?>("--model-version") { Description = "version name stored in the model (default: UTC time stamp)" };
         var testAurocEvery = new Option<int>("--test-auroc-every")
@@ -42,7 +43,7 @@ public static class TrainCommand
         var command = new Command("train", "Train a defect model on defect-free images.")
         {
             data, output, preset, imageSize, trainViews, testViews, epochs, batchSize, hiddenWidth, blocks, dropout,
-            learningRate, learningRateSchedule, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, seed, version, testAurocEvery,
+            learningRate, learningRateSchedule, noRotations, brightness, contrast, saturation, falseAlarmRate, calibrationFraction, mapSigma, seed, version, testAurocEvery,
         };
         common.AddTo(command);
 
@@ -64,6 +65,7 @@ public static class TrainCommand
                 FalseAlarmRate = parse.GetValue(falseAlarmRate) ?? basis.FalseAlarmRate,
                 CalibrationFraction = parse.GetValue(calibrationFraction) ?? basis.CalibrationFraction,
                 Seed = parse.GetValue(seed) ?? basis.Seed,
+                MapSigma = parse.GetValue(mapSigma) ?? basis.MapSigma,
                 Augmentation = basis.Augmentation with
                 {
                     Rotations = !parse.GetValue(noRotations) && basis.Augmentation.Rotations,
@@ -93,6 +95,8 @@ public static class TrainCommand
             Console.WriteLine($"  trained on {manifest.Training!.TrainingImages} images × {options.TrainViews} views, {options.Epochs} epochs, final loss {outcome.History.FinalLoss:0.0000}");
             Console.WriteLine($"  time       features {outcome.FeatureSeconds:0.0} s, flow {outcome.History.Seconds:0.0} s");
             Console.WriteLine($"  threshold  {manifest.Threshold:0.0000} (flags {manifest.FalseAlarmRate:P1} of good parts, calibrated on {manifest.Training.CalibrationImages} held-back images)");
+            if (manifest.AnomalyMaps is { } maps)
+                Console.WriteLine($"  maps       region level {maps.RegionLevel:g4} (σ {maps.Sigma:0.##} px, calibrated on {maps.CalibrationImages} held-back images)");
             return CommandRunner.Success;
         }, cancellation));
         return command;

@@ -105,8 +105,9 @@ public static class StreamingDemo
         kafka.CreateTopic(topics.DeadLetter, partitions: 1);
         kafka.CreateTopic(topics.Labels, partitions: 1);
         kafka.CreateTopic(topics.ModelEvents, partitions: 1);
+        kafka.CreateTopic(topics.AnomalyMaps, partitions: 3);
         var kafkaOptions = new KafkaOptions { BootstrapServers = kafka.BootstrapServers, ConsumerGroup = "demo-ingest", Topics = topics };
-        report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.DeadLetter}");
+        report($"mock Kafka cluster at {kafka.BootstrapServers}; topics {topics.Frames}, {topics.Results}, {topics.Anomalies}, {topics.AnomalyMaps}, {topics.DeadLetter}");
 
         var settings = new Dictionary<string, string?>
         {
@@ -144,7 +145,7 @@ public static class StreamingDemo
 
             var memory = MemorySampler.Start(scoringNode?.Process);
             using var watcher = new InspectionStreamWatcher(kafkaOptions,
-                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {(truth.TryGetValue(anomaly.FrameId, out var known) ? known.DefectType : "not a frame of the demo's cameras")})"),
+                anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {(truth.TryGetValue(anomaly.FrameId, out var known) ? known.DefectType : "not a frame of the demo's cameras")}){RegionsText(anomaly)}"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
             var publishing = options.PublishMidStream is { } plan
                 ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
@@ -320,6 +321,7 @@ public static class StreamingDemo
         settings[Key(nameof(ScoringOptions.Device))] = scoring.Device;
         settings[Key(nameof(ScoringOptions.CpuWorkers))] = scoring.CpuWorkers.ToString(CultureInfo.InvariantCulture);
         settings[Key(nameof(ScoringOptions.MaxBatchViews))] = scoring.MaxBatchViews.ToString(CultureInfo.InvariantCulture);
+        settings[Key(nameof(ScoringOptions.AnomalyMaps))] = scoring.AnomalyMaps;
         if (scoring.CpuThreads is { } threads) settings[Key(nameof(ScoringOptions.CpuThreads))] = threads.ToString(CultureInfo.InvariantCulture);
     }
 
@@ -376,6 +378,8 @@ public static class StreamingDemo
             Results = results.Count,
             DistinctFrameIds = firstOfEach.Length,
             Anomalies = watcher.Anomalies.Select(a => a.FrameId).Distinct().Count(),
+            AnomalyMaps = watcher.Maps.Select(m => m.FrameId).Distinct().Count(),
+            AnomaliesWithRegions = watcher.Anomalies.Where(a => a.Regions is { Count: > 0 }).Select(a => a.FrameId).Distinct().Count(),
             DeadLettered = watcher.DeadLetters.Select(d => d.FrameId).Distinct().Count(),
             Auroc = auroc,
             DefectsFlagged = defective.Count(r => r.Verdict == InspectionVerdict.Anomalous),
@@ -398,6 +402,12 @@ public static class StreamingDemo
             ScoringNodePeakWorkingSetBeforeSwapMb = memory.ScoringNode?.PeakBeforeSwapBytes / 1e6,
         };
     }
+
+    /// <summary>"  regions: 40×32 at (12, 80) peak 3.1e-05, …" for an anomaly with regions; empty without.</summary>
+    private static string RegionsText(InspectionResult anomaly) =>
+        anomaly.Regions is not { Count: > 0 } regions ? ""
+        : "\n         regions: " + string.Join(", ", regions.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{r.Width}×{r.Height} at ({r.X}, {r.Y}), peak {r.Peak:0.###e+0} at ({r.PeakX}, {r.PeakY}), {r.Area} px")));
 
     private static double Percentile(IReadOnlyList<double> sorted, double quantile) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];

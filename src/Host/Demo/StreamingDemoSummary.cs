@@ -29,6 +29,12 @@ public sealed record StreamingDemoSummary
     /// <summary>Frames on the anomalies topic.</summary>
     public int Anomalies { get; init; }
 
+    /// <summary>Maps received on the anomaly-maps topic (distinct frame ids).</summary>
+    public int AnomalyMaps { get; init; }
+
+    /// <summary>Anomalies (distinct frame ids) whose event carries at least one region.</summary>
+    public int AnomaliesWithRegions { get; init; }
+
     /// <summary>Frames on the dead-letter topic.</summary>
     public int DeadLettered { get; init; }
 
@@ -102,6 +108,7 @@ public sealed record StreamingDemoSummary
         text.AppendLine(invariant, $"results            {Results} for {DistinctFrameIds} distinct frames");
         text.AppendLine(invariant, $"dead-lettered      {DeadLettered}");
         text.AppendLine(invariant, $"anomalies          {Anomalies}: {DefectsFlagged} of {DefectiveFrames} defective frames flagged, {FalseAlarms} false alarms on {GoodFrames} good frames");
+        text.AppendLine(invariant, $"anomaly maps       {AnomalyMaps} on the maps topic; {AnomaliesWithRegions} anomalies with regions");
         text.AppendLine(Auroc is { } auroc ? string.Create(invariant, $"AUROC              {auroc * 100:0.0} % (streamed scores against the cameras' truth)") : "AUROC              n/a (needs good and defective frames)");
         text.AppendLine(invariant, $"throughput         {FramesPerSecond:0.0} frames/s{(BareModelFramesPerSecond is { } bare ? string.Create(invariant, $" (bare model {bare:0.0} frames/s: {FramesPerSecond / bare * 100:0} %)") : "")}");
         text.AppendLine(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");

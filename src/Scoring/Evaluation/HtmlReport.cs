@@ -20,8 +20,8 @@ public static class HtmlReport
     /// <inheritdoc cref="Render"/>
     public static void Write(
         string path, EvaluationResult result, Func<ScoredImage, byte[]?> thumbnailJpeg, string title,
-        string description = "", int gallerySize = DefaultGallerySize) =>
-        File.WriteAllText(path, Render(result, thumbnailJpeg, title, description, gallerySize), new UTF8Encoding(false));
+        string description = "", int gallerySize = DefaultGallerySize, Func<ScoredImage, byte[]?>? overlayJpeg = null) =>
+        File.WriteAllText(path, Render(result, thumbnailJpeg, title, description, gallerySize, overlayJpeg), new UTF8Encoding(false));
 
     /// <param name="result">The evaluation to show.</param>
     /// <param name="thumbnailJpeg">
@@ -31,9 +31,13 @@ public static class HtmlReport
     /// <param name="title">Heading and window title, e.g. "bottle: model 3".</param>
     /// <param name="description">What was evaluated: model, data, settings. Line breaks are kept; empty shows nothing.</param>
     /// <param name="gallerySize">How many of the highest- and of the lowest-scored images to show.</param>
+    /// <param name="overlayJpeg">
+    /// JPEG bytes of the image with its anomaly map laid over it (and its mask's outline), or null where there is none;
+    /// shown beside the preview in the galleries. Null: no overlays.
+    /// </param>
     public static string Render(
         EvaluationResult result, Func<ScoredImage, byte[]?> thumbnailJpeg, string title,
-        string description = "", int gallerySize = DefaultGallerySize)
+        string description = "", int gallerySize = DefaultGallerySize, Func<ScoredImage, byte[]?>? overlayJpeg = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentNullException.ThrowIfNull(thumbnailJpeg);
@@ -64,18 +68,29 @@ public static class HtmlReport
             <section class="charts">
             <figure class="panel"><figcaption>ROC curve</figcaption>
             {RocCurveChart.Render(result)}</figure>
-            <figure class="panel"><figcaption>Score distributions</figcaption>
+            <figure class="panel"><figcaption>Score distributions{(ScoreHistogramChart.UsesLogScale(result) ? " (logarithmic score bins)" : "")}</figcaption>
             {ScoreHistogramChart.Render(result)}</figure>
             </section>
             """);
+        if (result.PixelRocCurve is { } pixelCurve && result.PixelAuroc is { } pixelAuroc)
+        {
+            html.AppendLine($"""
+                <section class="charts">
+                <figure class="panel"><figcaption>Pixel ROC curve (anomaly maps against the masks)</figcaption>
+                {RocCurveChart.RenderPixel(pixelCurve, pixelAuroc)}</figure>
+                <div class="panel"><h2>Localization</h2><p class="explanation">Every pixel of every test image is a sample: defective where its mask marks it. AUPRO is the mean overlap of the maps with each marked region, integrated up to 30 % of the defect-free pixels flagged and divided by 0.3 (MVTec AD).</p>
+                <p>Pixel AUROC <b>{Escape(Percent(pixelAuroc))}</b>, AUPRO <b>{Escape(Percent(result.PixelAupro ?? double.NaN))}</b>.</p></div>
+                </section>
+                """);
+        }
         PerDefectTable(html, result);
 
         var thumbnails = new Dictionary<ScoredImage, string?>(ReferenceEqualityComparer.Instance);
         var shown = Math.Min(gallerySize, result.Images.Count);
-        Gallery(html, result, thumbnails, thumbnailJpeg, $"Highest scores ({shown})",
+        Gallery(html, result, thumbnails, thumbnailJpeg, overlayJpeg, $"Highest scores ({shown})",
             "The images the model finds most anomalous. Good parts here are the worst false alarms.",
             result.Images.OrderByDescending(i => i.Score).Take(shown));
-        Gallery(html, result, thumbnails, thumbnailJpeg, $"Lowest scores ({shown})",
+        Gallery(html, result, thumbnails, thumbnailJpeg, overlayJpeg, $"Lowest scores ({shown})",
             "The images the model finds most normal. Defective parts here are the worst misses.",
             result.Images.OrderBy(i => i.Score).Take(shown));
 
@@ -91,6 +106,11 @@ public static class HtmlReport
         Metric(html, Percent(result.ObservedFalseAlarmRate), "False alarms",
             $"of good parts flagged (target {Percent(result.FalseAlarmRateTarget)})");
         Metric(html, Percent(result.DetectionRate), "Detection rate", "of defective parts flagged");
+        if (result.PixelAuroc is { } pixelAuroc)
+        {
+            Metric(html, Percent(pixelAuroc), "Pixel AUROC", "anomaly maps against the masks");
+            Metric(html, Percent(result.PixelAupro ?? double.NaN), "AUPRO", "region overlap up to 30 % FPR");
+        }
         Metric(html, (result.NGood + result.NDefect).ToString(CultureInfo.InvariantCulture), "Test images",
             $"{result.NGood} good, {result.NDefect} defective");
         html.AppendLine("</section>");
@@ -107,13 +127,13 @@ public static class HtmlReport
             <section class="panel">
             <h2>Per defect type</h2>
             <table>
-            <thead><tr><th>Type</th><th class="number">Images</th><th>AUROC against good parts</th><th class="number">Flagged at threshold</th></tr></thead>
+            <thead><tr><th>Type</th><th class="number">Images</th><th>AUROC against good parts</th><th class="number">Flagged at threshold</th>{(result.PixelAurocPerDefect is null ? "" : "<th>Pixel AUROC</th><th class=\"number\">AUPRO</th>")}</tr></thead>
             <tbody>
             """);
         foreach (var (defectType, auroc) in result.AurocPerDefect)
         {
             html.AppendLine($"""
-                <tr><td><span class="type type-defect">{Escape(defectType)}</span></td><td class="number">{result.NDefectPerType[defectType]}</td><td>{RateBar(auroc)}</td><td class="number">{Escape(Percent(result.DetectionRatePerDefect[defectType]))} detected</td></tr>
+                <tr><td><span class="type type-defect">{Escape(defectType)}</span></td><td class="number">{result.NDefectPerType[defectType]}</td><td>{RateBar(auroc)}</td><td class="number">{Escape(Percent(result.DetectionRatePerDefect[defectType]))} detected</td>{PixelCells(result, defectType)}</tr>
                 """);
         }
         html.AppendLine($"""
@@ -127,12 +147,18 @@ public static class HtmlReport
             """);
     }
 
+    private static string PixelCells(EvaluationResult result, string defectType) =>
+        result.PixelAurocPerDefect is null ? ""
+        : result.PixelAurocPerDefect.TryGetValue(defectType, out var auroc)
+            ? $"""<td>{RateBar(auroc)}</td><td class="number">{Escape(Percent(result.PixelAuproPerDefect![defectType]))}</td>"""
+            : """<td>no masks</td><td></td>""";
+
     private static string RateBar(double fraction) => string.Create(CultureInfo.InvariantCulture,
         $"""<div class="rate"><div class="rate-track"><div class="bar-auroc" style="width:{fraction * 100:F1}%"></div></div><span>{Escape(Percent(fraction))}</span></div>""");
 
     private static void Gallery(
         StringBuilder html, EvaluationResult result, Dictionary<ScoredImage, string?> thumbnails,
-        Func<ScoredImage, byte[]?> thumbnailJpeg, string heading, string explanation, IEnumerable<ScoredImage> images)
+        Func<ScoredImage, byte[]?> thumbnailJpeg, Func<ScoredImage, byte[]?>? overlayJpeg, string heading, string explanation, IEnumerable<ScoredImage> images)
     {
         html.AppendLine($"""
             <section class="panel">
@@ -153,6 +179,8 @@ public static class HtmlReport
             var preview = dataUri is null
                 ? """<div class="thumbnail no-thumbnail">no preview</div>"""
                 : $"""<img class="thumbnail" src="{dataUri}" alt="{Escape(fileName)}">""";
+            if (overlayJpeg?.Invoke(image) is { } overlay)
+                preview += $"""<img class="thumbnail overlay" src="data:image/jpeg;base64,{Convert.ToBase64String(overlay)}" alt="anomaly map of {Escape(fileName)}" title="anomaly map (yellow to red) over the image; cyan: the mask's outline">""";
             var verdictMark = !misjudged ? ""
                 : image.IsDefective ? """<div class="misjudged">missed defect</div>"""
                 : """<div class="misjudged">false alarm</div>""";
@@ -214,6 +242,7 @@ public static class HtmlReport
         .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: 14px; }
         .card { margin: 0; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; background: #fafbfc; }
         .card-misjudged { border: 2px solid var(--wrong); }
+        .overlay { border-top: 1px solid var(--line); }
         .thumbnail { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; background: #e9ecf1; }
         .no-thumbnail { display: flex; align-items: center; justify-content: center; color: var(--muted); font-size: 13px; }
         .card figcaption { padding: 8px 10px 10px; font-size: 13px; }

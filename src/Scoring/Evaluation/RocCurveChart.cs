@@ -45,6 +45,32 @@ internal static class RocCurveChart
         return svg.ToString();
     }
 
+    /// <summary>The pixel-level ROC curve of the anomaly maps: every pixel of the test images is one sample.</summary>
+    public static string RenderPixel(IReadOnlyList<RocPoint> curve, double auroc)
+    {
+        var plot = new SvgPlotArea(440, 420, 0, 1, 0, 1);
+        var svg = new StringBuilder();
+        plot.Open(svg, "chart roc", $"Pixel ROC curve, AUROC {Percent(auroc)}");
+        var ticks = Enumerable.Range(0, 6).Select(i => new AxisTick(i / 5.0, $"{i * 20} %")).ToArray();
+        plot.Axes(svg, ticks, ticks, "Defect-free pixels above the level", "Defective pixels above the level");
+        SvgPlotArea.Line(svg, "chance", plot.X(0), plot.Y(0), plot.X(1), plot.Y(1));
+        svg.Append("<polyline class=\"roc-line\" points=\"");
+        foreach (var point in curve)
+            svg.Append(CultureInfo.InvariantCulture, $"{plot.X(point.FalsePositiveRate):F1},{plot.Y(point.TruePositiveRate):F1} ");
+        svg.AppendLine("\"/>");
+        var limit = plot.X(PixelMetrics.DefaultFalsePositiveLimit);
+        SvgPlotArea.Line(svg, "threshold", limit, plot.Top, limit, plot.Bottom);
+        SvgPlotArea.Text(svg, "threshold-label", limit + 6, plot.Bottom - 8, "start", "AUPRO limit, 30 %");
+        double legendX = plot.X(0.42), legendY = plot.Y(0.24);
+        svg.Append(CultureInfo.InvariantCulture,
+            $"""<rect class="legend-box" x="{legendX - 10:F1}" y="{legendY - 16:F1}" width="{plot.Right - legendX:F1}" height="46" rx="4"/>""")
+            .AppendLine();
+        LegendEntry(svg, "roc-line", legendX, legendY, $"pixels, AUROC {Percent(auroc)}");
+        LegendEntry(svg, "chance", legendX, legendY + 20, "Chance, AUROC 50 %");
+        SvgPlotArea.Close(svg);
+        return svg.ToString();
+    }
+
     private static void LegendEntry(StringBuilder svg, string lineClass, double x, double y, string label)
     {
         SvgPlotArea.Line(svg, lineClass, x, y, x + 22, y);

@@ -8,13 +8,27 @@ namespace Pipeline.Scoring.Evaluation;
 /// <summary>
 /// Score histograms of good and defective images as inline SVG, overlaid on shared bins. Bar heights
 /// are the share of each class's images, so classes of different sizes compare; the threshold is a
-/// vertical line.
+/// vertical line. Heavy-tailed scores (all positive, the highest over <see cref="LogScaleRatio"/> times the lowest, as
+/// when defective parts score 10⁷ and good ones 1.5) get bins of equal width in log₁₀ of the score, and the axis says so.
 /// </summary>
 internal static class ScoreHistogramChart
 {
-    public static string Render(EvaluationResult result)
+    /// <summary>Scores spread over more than this factor are binned by their logarithm.</summary>
+    public const double LogScaleRatio = 100;
+
+    /// <summary>Whether <see cref="Render"/> bins these scores by their logarithm.</summary>
+    public static bool UsesLogScale(EvaluationResult result)
     {
         var scores = result.Images.Select(i => i.Score).Append(result.Threshold).ToArray();
+        return scores.Min() > 0 && scores.Max() / scores.Min() > LogScaleRatio;
+    }
+
+    public static string Render(EvaluationResult result)
+    {
+        var log = UsesLogScale(result);
+        Func<double, double> toAxis = log ? Math.Log10 : s => s;
+        Func<double, string> tickLabel = log ? v => Score(Math.Pow(10, v)) : Score;
+        var scores = result.Images.Select(i => toAxis(i.Score)).Append(toAxis(result.Threshold)).ToArray();
         double lowest = scores.Min(), highest = scores.Max();
         if (highest - lowest < 1e-9 * Math.Max(1, Math.Abs(highest)))
             (lowest, highest) = (lowest - 0.5, highest + 0.5);
@@ -25,21 +39,21 @@ internal static class ScoreHistogramChart
         var binCount = xAxis.StepCount * binsPerStep;
         var binWidth = (high - low) / binCount;
 
-        var goodShare = Shares(result.Images.Where(i => !i.IsDefective), low, binWidth, binCount);
-        var defectShare = Shares(result.Images.Where(i => i.IsDefective), low, binWidth, binCount);
+        var goodShare = Shares(result.Images.Where(i => !i.IsDefective).Select(i => toAxis(i.Score)), low, binWidth, binCount);
+        var defectShare = Shares(result.Images.Where(i => i.IsDefective).Select(i => toAxis(i.Score)), low, binWidth, binCount);
         var yAxis = RoundAxis.Around(0, Math.Max(goodShare.Max(), defectShare.Max()), maxSteps: 4);
 
         var plot = new SvgPlotArea(640, 420, low, high, 0, yAxis.High);
         var svg = new StringBuilder();
         plot.Open(svg, "chart histogram", "Histogram of anomaly scores of good and defective images with the threshold");
-        var xTicks = xAxis.Ticks.Select(v => new AxisTick(v, Score(v)));
+        var xTicks = xAxis.Ticks.Select(v => new AxisTick(v, tickLabel(v)));
         var yTicks = yAxis.Ticks.Select(v => new AxisTick(v, (v * 100).ToString("0.##", CultureInfo.InvariantCulture) + " %"));
-        plot.Axes(svg, xTicks, yTicks, "Anomaly score", "Share of the class's images");
+        plot.Axes(svg, xTicks, yTicks, log ? "Anomaly score (logarithmic: bins of equal width in log₁₀ score)" : "Anomaly score", "Share of the class's images");
 
         Bars(svg, plot, "bar-good", goodShare, low, binWidth);
         Bars(svg, plot, "bar-defect", defectShare, low, binWidth);
 
-        var thresholdX = plot.X(result.Threshold);
+        var thresholdX = plot.X(toAxis(result.Threshold));
         SvgPlotArea.Line(svg, "threshold", thresholdX, plot.Top, thresholdX, plot.Bottom);
         var labelOnLeft = thresholdX > (plot.Left + plot.Right) / 2;
         SvgPlotArea.Text(svg, "threshold-label", thresholdX + (labelOnLeft ? -6 : 6), plot.Top + 14,
@@ -53,13 +67,13 @@ internal static class ScoreHistogramChart
         return svg.ToString();
     }
 
-    private static double[] Shares(IEnumerable<ScoredImage> images, double low, double binWidth, int binCount)
+    private static double[] Shares(IEnumerable<double> values, double low, double binWidth, int binCount)
     {
         var counts = new double[binCount];
         var total = 0;
-        foreach (var image in images)
+        foreach (var value in values)
         {
-            counts[Math.Clamp((int)((image.Score - low) / binWidth), 0, binCount - 1)]++;
+            counts[Math.Clamp((int)((value - low) / binWidth), 0, binCount - 1)]++;
             total++;
         }
         return counts.Select(c => c / total).ToArray();

@@ -9,7 +9,8 @@ public sealed record LabelledImage(string Path, string DefectType)
 /// <summary>
 /// One category folder in the MVTec AD layout: <c>train/good/</c> holds defect-free training images,
 /// <c>test/good/</c> defect-free test images and every other <c>test/&lt;defect&gt;/</c> folder defective
-/// ones of that type; <c>ground_truth/</c> (pixel masks) may be present and is not read.
+/// ones of that type; <c>ground_truth/&lt;defect&gt;/&lt;name&gt;_mask.png</c> may hold each defective image's pixel
+/// mask (<see cref="MaskPathOf"/>).
 /// </summary>
 /// <remarks>
 /// Image files are those ending in .png, .jpg, .jpeg or .bmp (any case); other files, hidden files
@@ -69,6 +70,20 @@ public sealed class MvtecDataset
             .SelectMany(label => ImagesIn(Path.Combine(test, label)).Select(path => new LabelledImage(path, label)))
             .ToArray();
         return new MvtecDataset(root, trainGood, testImages);
+    }
+
+    /// <summary>The folder of pixel masks, <c>ground_truth/</c>.</summary>
+    public const string MaskFolder = "ground_truth";
+
+    /// <summary>
+    /// The pixel mask of a defective test image, <c>ground_truth/&lt;defect&gt;/&lt;name&gt;_mask.png</c> (MVTec AD's
+    /// naming), or null when there is none (and always for good images, which have no defect to mark).
+    /// </summary>
+    public string? MaskPathOf(LabelledImage image)
+    {
+        if (!image.IsDefective) return null;
+        var path = Path.Combine(Folder, MaskFolder, image.DefectType, Path.GetFileNameWithoutExtension(image.Path) + "_mask.png");
+        return File.Exists(path) ? path : null;
     }
 
     /// <summary>Checks that there is something to train on: at least one image in <c>train/good/</c>.</summary>

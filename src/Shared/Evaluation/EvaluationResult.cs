@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Pipeline.Shared.Evaluation;
 
 /// <summary>
@@ -40,6 +42,47 @@ public sealed record EvaluationResult
 
     /// <summary>Every test image with its score, in the order given to <see cref="FromScores"/>.</summary>
     public required IReadOnlyList<ScoredImage> Images { get; init; }
+
+    /// <summary>Pixel AUROC of the anomaly maps over the images that have masks and the good ones (<see cref="PixelMetrics"/>); null without masks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? PixelAuroc { get; init; }
+
+    /// <summary>AUPRO of the anomaly maps up to 30 % false positive rate, normalized; null without masks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? PixelAupro { get; init; }
+
+    /// <summary>For each defect type with masks, the pixel AUROC of its images and all good images; null without masks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? PixelAurocPerDefect { get; init; }
+
+    /// <summary>For each defect type with masks, the AUPRO of its images and all good images; null without masks.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? PixelAuproPerDefect { get; init; }
+
+    /// <summary>The pixel ROC curve (for the report); not written to JSON.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<RocPoint>? PixelRocCurve { get; init; }
+
+    /// <summary>
+    /// This result with the pixel metrics of <paramref name="samples"/> (the maps and masks of the good images and of
+    /// the defective images that have masks).
+    /// </summary>
+    public EvaluationResult WithPixelMetrics(IReadOnlyList<PixelSample> samples)
+    {
+        var good = samples.Where(s => s.DefectType == ScoredImage.Good).ToArray();
+        var perType = samples.Where(s => s.DefectType != ScoredImage.Good)
+            .GroupBy(s => s.DefectType, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<PixelSample>)good.Concat(g).ToArray(), StringComparer.Ordinal);
+        if (perType.Count == 0) return this;
+        return this with
+        {
+            PixelAuroc = PixelMetrics.Auroc(samples),
+            PixelAupro = PixelMetrics.Aupro(samples),
+            PixelAurocPerDefect = new SortedDictionary<string, double>(perType.ToDictionary(p => p.Key, p => PixelMetrics.Auroc(p.Value)), StringComparer.Ordinal),
+            PixelAuproPerDefect = new SortedDictionary<string, double>(perType.ToDictionary(p => p.Key, p => PixelMetrics.Aupro(p.Value)), StringComparer.Ordinal),
+            PixelRocCurve = PixelMetrics.RocCurve(samples),
+        };
+    }
 
     /// <summary>Whether the verdict at <see cref="Threshold"/> disagrees with the image's label.</summary>
     public bool IsMisjudged(ScoredImage image) => (image.Score > Threshold) != image.IsDefective;

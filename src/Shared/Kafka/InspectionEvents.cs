@@ -85,6 +85,31 @@ public static class InspectionEvents
     public static Message<string, byte[]> ToMessage(InspectionResult result) =>
         new() { Key = result.CameraId, Value = Serialize(result), Headers = EventHeaders(result.FrameId) };
 
+    /// <summary>Content type of the anomaly maps, in their <c>content-type</c> header.</summary>
+    public const string MapContentType = "image/png";
+
+    /// <summary>
+    /// The message for the anomaly-maps topic: key camera id, value the grayscale PNG (0 = map value 0, 255 = the
+    /// peak), headers <c>frame-id</c>, <c>content-type: image/png</c>, <c>map-peak</c> and <c>region-level</c> (invariant decimal numbers).
+    /// </summary>
+    public static Message<string, byte[]> ToMapMessage(string cameraId, string frameId, byte[] png, double peak, double regionLevel)
+    {
+        var headers = new Headers
+        {
+            { FrameHeaderNames.FrameId, Encoding.UTF8.GetBytes(frameId) },
+            { FrameHeaderNames.ContentType, Encoding.UTF8.GetBytes(MapContentType) },
+            { MapPeakHeader, Encoding.UTF8.GetBytes(peak.ToString("R", System.Globalization.CultureInfo.InvariantCulture)) },
+            { RegionLevelHeader, Encoding.UTF8.GetBytes(regionLevel.ToString("R", System.Globalization.CultureInfo.InvariantCulture)) },
+        };
+        return new Message<string, byte[]> { Key = cameraId, Value = png, Headers = headers };
+    }
+
+    /// <summary>Header of an anomaly map: the map value that 255 stands for.</summary>
+    public const string MapPeakHeader = "map-peak";
+
+    /// <summary>Header of an anomaly map: the level its regions are above.</summary>
+    public const string RegionLevelHeader = "region-level";
+
     /// <summary>The message for the labels topic: key <paramref name="cameraId"/>, value the JSON.</summary>
     public static Message<string, byte[]> ToMessage(string cameraId, LabelFeedback feedback)
     {

@@ -1,3 +1,5 @@
+using Pipeline.Shared.Maps;
+
 namespace Pipeline.Shared.Kafka;
 
 /// <summary>The model's decision on a frame.</summary>
@@ -19,7 +21,8 @@ public enum InspectionVerdict
 public sealed record InspectionResult
 {
     /// <summary>Version of this schema; readers refuse a newer one.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <remarks>2 added <see cref="Regions"/> (additive: a reader of version 1 fields reads version 2 unchanged).</remarks>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
@@ -55,6 +58,13 @@ public sealed record InspectionResult
 
     /// <summary>Offset of the frame message in its partition.</summary>
     public required long SourceOffset { get; init; }
+
+    /// <summary>
+    /// Where the frame looks anomalous, when the scorer made its anomaly map (<c>Pipeline:Scoring:AnomalyMaps</c>): up to K
+    /// boxes in the frame's own pixels, highest peak first; empty when no area is above the region level; absent
+    /// without a map. The map itself goes to the anomaly-maps topic.
+    /// </summary>
+    public IReadOnlyList<AnomalyRegion>? Regions { get; init; }
 
     /// <summary>The verdict for <paramref name="score"/> against <paramref name="threshold"/>: anomalous above it.</summary>
     public static InspectionVerdict VerdictFor(double score, double threshold) =>

@@ -33,6 +33,9 @@ public sealed class TopicCompression
     /// <summary>Model lifecycle events: small JSON.</summary>
     public string ModelEvents { get; set; } = "gzip";
 
+    /// <summary>Anomaly maps: small PNGs, compressed already, so none.</summary>
+    public string AnomalyMaps { get; set; } = "none";
+
     /// <summary>The codec of <paramref name="topic"/>; the options must be valid (<see cref="Validate"/>).</summary>
     public CompressionType CodecOf(PipelineTopic topic)
     {
@@ -55,6 +58,7 @@ public sealed class TopicCompression
         PipelineTopic.DeadLetter => DeadLetter,
         PipelineTopic.Labels => Labels,
         PipelineTopic.ModelEvents => ModelEvents,
+        PipelineTopic.AnomalyMaps => AnomalyMaps,
         _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, "Not one of the pipeline's topics."),
     };
 

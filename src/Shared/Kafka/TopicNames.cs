@@ -11,6 +11,7 @@ public enum PipelineTopic
     DeadLetter,
     Labels,
     ModelEvents,
+    AnomalyMaps,
 }
 
 /// <summary>
@@ -41,6 +42,9 @@ public sealed partial class TopicNames
     /// <summary>Model lifecycle events (<see cref="ModelEvent"/>): published, rejected, adopted or refused versions; keyed by version.</summary>
     public string ModelEvents { get; set; } = "model-events";
 
+    /// <summary>The anomaly map of each frame that has one, as a small grayscale PNG: key camera id, header <c>frame-id</c> (docs/events.md).</summary>
+    public string AnomalyMaps { get; set; } = "anomaly-maps";
+
     /// <summary>The name of <paramref name="topic"/>.</summary>
     public string NameOf(PipelineTopic topic) => topic switch
     {
@@ -50,6 +54,7 @@ public sealed partial class TopicNames
         PipelineTopic.DeadLetter => DeadLetter,
         PipelineTopic.Labels => Labels,
         PipelineTopic.ModelEvents => ModelEvents,
+        PipelineTopic.AnomalyMaps => AnomalyMaps,
         _ => throw new ArgumentOutOfRangeException(nameof(topic), topic, "Not one of the pipeline's topics."),
     };
 
@@ -69,6 +74,7 @@ public sealed partial class TopicNames
             (nameof(DeadLetter), DeadLetter),
             (nameof(Labels), Labels),
             (nameof(ModelEvents), ModelEvents),
+            (nameof(AnomalyMaps), AnomalyMaps),
         };
         foreach (var (key, name) in named)
         {

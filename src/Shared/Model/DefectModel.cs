@@ -1,6 +1,7 @@
 using TorchSharp;
 using Pipeline.Shared.Features;
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Maps;
 using static TorchSharp.torch;
 
 namespace Pipeline.Shared.Model;
@@ -101,7 +102,16 @@ public sealed class DefectModel : IDisposable
     public double[] ScoreFeatures(IReadOnlyList<float[]> perImageFeatures) =>
         FlowScoring.Score(Flow, perImageFeatures, TestViews.Count, Features.Device);
 
+    /// <summary>The anomaly map of one prepared image and its score (<see cref="GradientMap"/>); needs gradients, so it costs about three scorings.</summary>
+    /// <param name="sigma">The blur; null: the one the model's region level was calibrated with (<see cref="GradientMap.DefaultSigma"/> when it has none).</param>
+    public (AnomalyMap Map, double Score) AnomalyMap(RgbImage prepared, double? sigma = null) =>
+        GradientMap.Compute(Features.Pyramid, Flow, TestViews, RequirePrepared(prepared), Features.Device, sigma ?? Manifest.AnomalyMaps?.Sigma ?? GradientMap.DefaultSigma);
+
     public void Dispose() => Flow.Dispose();
+
+    private RgbImage RequirePrepared(RgbImage image) =>
+        image.Width == Manifest.ImageSize && image.Height == Manifest.ImageSize ? image
+            : throw new ArgumentException($"The image is {image.Width}×{image.Height}, but the model maps prepared {Manifest.ImageSize}×{Manifest.ImageSize} images; prepare it with FramePreparation.Prepare(image, {Manifest.ImageSize}).", nameof(image));
 
     private static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha;
 }

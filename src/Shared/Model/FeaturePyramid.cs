@@ -7,7 +7,8 @@ namespace Pipeline.Shared.Model;
 /// <summary>
 /// DifferNet's multi-scale image feature: the preprocessed image at full, half and quarter size (nearest-neighbour
 /// downscaling of the preprocessed tensor, as DifferNet does), each through the backbone up to layer 3, averaged
-/// over the image plane and concatenated. Inference only: runs without gradients.
+/// over the image plane and concatenated. <see cref="forward"/> runs without gradients; <see cref="ForwardWithGradients"/>
+/// keeps the graph back to the input pixels, for anomaly maps.
 /// </summary>
 public sealed class FeaturePyramid : Module<Tensor, Tensor>
 {
@@ -51,6 +52,13 @@ public sealed class FeaturePyramid : Module<Tensor, Tensor>
     /// <summary>RGB float32 with values 0..255, [B, 3, H, W] → [B, 768]: for each scale s, 256 channel means.</summary>
     public override Tensor forward(Tensor rgb)
     {
+        RequireImageBatch(rgb);
+        using var noGrad = no_grad();
+        return Features(rgb);
+    }
+
+    private static void RequireImageBatch(Tensor rgb)
+    {
         if (rgb.dim() != 4 || rgb.shape[1] != 3)
             throw new ArgumentException($"FeaturePyramid expects an RGB image batch [B, 3, H, W], got shape {OnnxFile.Shape(rgb.shape)}.", nameof(rgb));
         var (height, width) = (rgb.shape[2], rgb.shape[3]);
@@ -58,9 +66,24 @@ public sealed class FeaturePyramid : Module<Tensor, Tensor>
             throw new ArgumentException(
                 $"FeaturePyramid needs images of at least {MinimumImageSize}×{MinimumImageSize} pixels (its smallest scale is a quarter of that), got {height}×{width}.",
                 nameof(rgb));
+    }
 
+    /// <summary>
+    /// <see cref="forward"/> with gradients: the autograd graph reaches <paramref name="rgb"/>, so the gradient of
+    /// anything computed from the features can be taken with respect to the input pixels (anomaly maps). The backbone's
+    /// weights stay frozen.
+    /// </summary>
+    public Tensor ForwardWithGradients(Tensor rgb)
+    {
+        RequireImageBatch(rgb);
+        using var withGrad = enable_grad();
+        return Features(rgb);
+    }
+
+    private Tensor Features(Tensor rgb)
+    {
+        var (height, width) = (rgb.shape[2], rgb.shape[3]);
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var preprocessed = preprocessing.call(rgb); // [B, 3, H, W]
         var featuresPerScale = new Tensor[ScaleCount];
         for (var scale = 0; scale < ScaleCount; scale++)

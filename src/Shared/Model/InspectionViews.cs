@@ -72,6 +72,19 @@ public static class InspectionViews
         return rendered.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Turns per-view images back to the orientation of the image the views were rendered from: <c>[V, C, S, S]</c>, view
+    /// v rotated by minus its rotation, the same bilinear rotation as <see cref="Render"/>, zeros where a view did not
+    /// reach. Colour factors are ignored (they do not move pixels).
+    /// </summary>
+    public static Tensor RotateBack(Tensor perView, IReadOnlyList<ViewTransform> views)
+    {
+        if (perView.dim() != 4 || perView.shape[0] != views.Count)
+            throw new ArgumentException($"RotateBack expects one image per view [{views.Count}, C, H, W], got shape [{string.Join(", ", perView.shape)}].", nameof(perView));
+        if (views.All(v => v.RotationDegrees == 0)) return perView.alias();
+        return Rotate(perView, views.Select(v => new ViewTransform(-v.RotationDegrees)).ToArray());
+    }
+
     private static Tensor Rotate(Tensor batch, IReadOnlyList<ViewTransform> views)
     {
         // affine_grid maps output to input coordinates, so each view's matrix is the inverse rotation.

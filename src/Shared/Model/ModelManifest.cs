@@ -30,7 +30,17 @@ public sealed record ModelManifest
     public required double FalseAlarmRate { get; init; }
 
     public TrainingSummary? Training { get; init; }
+
+    /// <summary>How anomaly maps are blurred and the level above which a map area is a region, calibrated on good images; absent in models trained before maps.</summary>
+    public AnomalyMapCalibration? AnomalyMaps { get; init; }
 }
+
+/// <summary>
+/// The anomaly maps of a model: the blur they get (<paramref name="Sigma"/>, pixels of the prepared image) and the
+/// region level, calibrated like the threshold: the peaks of the maps of <paramref name="CalibrationImages"/> held-back
+/// good images, at the model's false-alarm rate (a good part shows a region about as often as it raises an alarm).
+/// </summary>
+public sealed record AnomalyMapCalibration(double Sigma, double RegionLevel, int CalibrationImages);
 
 /// <summary>What a model was trained on and how it went; for people reading the artifact.</summary>
 public sealed record TrainingSummary(

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Serialization;
 
 namespace Pipeline.Shared.Scoring;
@@ -26,7 +27,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
     public const int SerializerId = 4701;
 
     /// <summary>The version written at the start of every payload; readers accept it and older ones.</summary>
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
 
     /// <summary>The message types this serializer handles: bind them all to it.</summary>
     public static IReadOnlyList<Type> MessageTypes { get; } =
@@ -84,6 +85,12 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     Write(writer, message.Image);
                     WriteCorrelation(writer, message.Correlation, message);
                     writer.Write((byte)(message.Label is { } label ? (byte)label + 1 : 0));
+                    writer.Write(message.OriginalSize is not null);
+                    if (message.OriginalSize is { } original)
+                    {
+                        writer.Write(original.Width);
+                        writer.Write(original.Height);
+                    }
                     break;
                 case FrameScored message:
                     writer.Write(message.FrameId);
@@ -96,6 +103,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     writer.Write(message.ScoredAt);
                     writer.Write(message.BatchSize);
                     WriteCorrelation(writer, message.Correlation, message);
+                    writer.Write(message.Map is not null);
+                    if (message.Map is { } map) Write(writer, map);
                     break;
                 case ScoringFailed message:
                     writer.Write(message.FrameId);
@@ -150,7 +159,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     IngestedAt: reader.ReadDateTimeOffset(),
                     Image: ReadImage(reader),
                     Correlation: ReadCorrelation(reader),
-                    Label: version >= 2 ? ReadLabel(reader) : null),
+                    Label: version >= 2 ? ReadLabel(reader) : null,
+                    OriginalSize: version >= 3 && reader.ReadBoolean() ? new FrameSize(reader.ReadInt32(), reader.ReadInt32()) : null),
                 FrameScoredManifest => new FrameScored(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
@@ -161,7 +171,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     IngestedAt: reader.ReadDateTimeOffset(),
                     ScoredAt: reader.ReadDateTimeOffset(),
                     BatchSize: reader.ReadInt32(),
-                    Correlation: ReadCorrelation(reader)),
+                    Correlation: ReadCorrelation(reader),
+                    Map: version >= 3 && reader.ReadBoolean() ? ReadMap(reader) : null),
                 ScoringFailedManifest => new ScoringFailed(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
@@ -194,6 +205,39 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
             throw new SerializationException(
                 $"Scoring message '{manifest}' ({bytes.Length} bytes) cannot be read: {error.Message} The payload is truncated or corrupt.", error);
         }
+    }
+
+    private static void Write(BinaryWriter writer, FrameAnomalyMap map)
+    {
+        writer.Write(map.Regions.Count);
+        foreach (var region in map.Regions)
+        {
+            writer.Write(region.X);
+            writer.Write(region.Y);
+            writer.Write(region.Width);
+            writer.Write(region.Height);
+            writer.Write(region.Peak);
+            writer.Write(region.PeakX);
+            writer.Write(region.PeakY);
+            writer.Write(region.Area);
+        }
+        writer.Write(map.Png.Length);
+        writer.Write(map.Png);
+        writer.Write(map.Peak);
+        writer.Write(map.RegionLevel);
+    }
+
+    private static FrameAnomalyMap ReadMap(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        if (count is < 0 or > 1024) throw new InvalidDataException($"An anomaly map with {count} regions is not plausible.");
+        var regions = new AnomalyRegion[count];
+        for (var i = 0; i < count; i++)
+            regions[i] = new AnomalyRegion(reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        var length = reader.ReadInt32();
+        var left = reader.BaseStream.Length - reader.BaseStream.Position;
+        if (length < 0 || length > left) throw new InvalidDataException($"An anomaly map PNG of {length} bytes does not fit the {left} bytes left.");
+        return new FrameAnomalyMap(regions, reader.ReadBytes(length), reader.ReadDouble(), reader.ReadDouble());
     }
 
     private static void Write(BinaryWriter writer, RgbImage image)

@@ -1,5 +1,6 @@
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 
 namespace Pipeline.Shared.Scoring;
 
@@ -17,6 +18,7 @@ namespace Pipeline.Shared.Scoring;
 /// <param name="Image">The frame prepared with <see cref="FramePreparation.Prepare"/> at the model's image size.</param>
 /// <param name="Correlation">Opaque to the scorer and echoed in the answer: what the requester needs to finish the frame (its source partition and offset, say).</param>
 /// <param name="Label">What the camera side already knows the frame shows (its <c>label</c> header): the scoring node hands the features of labelled frames to training.</param>
+/// <param name="OriginalSize">The frame's size as the camera sent it, before preparation: anomaly regions are given in its pixels (the prepared image's when null).</param>
 public sealed record ScoreFrame(
     string FrameId,
     string CameraId,
@@ -24,10 +26,12 @@ public sealed record ScoreFrame(
     DateTimeOffset IngestedAt,
     RgbImage Image,
     object? Correlation = null,
-    FrameLabel? Label = null);
+    FrameLabel? Label = null,
+    FrameSize? OriginalSize = null);
 
 /// <summary>A frame's score and verdict, with the version of the model that gave them.</summary>
 /// <param name="BatchSize">How many frames the model scored together with this one (itself included).</param>
+/// <param name="Map">The frame's anomaly map and regions, when the scorer made one (<c>Pipeline:Scoring:AnomalyMaps</c>).</param>
 public sealed record FrameScored(
     string FrameId,
     string CameraId,
@@ -38,11 +42,19 @@ public sealed record FrameScored(
     DateTimeOffset IngestedAt,
     DateTimeOffset ScoredAt,
     int BatchSize,
-    object? Correlation)
+    object? Correlation,
+    FrameAnomalyMap? Map = null)
 {
     /// <summary>The verdict: the part is flagged when its score is above the model's threshold.</summary>
     public bool IsAnomalous => Score > Threshold;
 }
+
+/// <summary>
+/// Where a frame looks anomalous: its regions in the frame's pixels, and the map as a small 8-bit grayscale PNG in the
+/// frame's aspect (0 = a map value of 0, 255 = <paramref name="Peak"/>).
+/// </summary>
+/// <param name="RegionLevel">The level the regions are above (the model's calibrated one, or the configured override).</param>
+public sealed record FrameAnomalyMap(IReadOnlyList<AnomalyRegion> Regions, byte[] Png, double Peak, double RegionLevel);
 
 /// <summary>Why a frame has no score; the requester still owns the frame and decides what becomes of it.</summary>
 public enum ScoringFailureKind

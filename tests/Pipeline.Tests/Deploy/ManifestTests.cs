@@ -236,7 +236,7 @@ public sealed class ManifestTests
         { "more ingest than partitions", new("production", o => Find(o, "Deployment", "ingest")["spec"]!["replicas"] = 13, "has 13 replicas but topic frames only 12 partitions") },
         { "in-sync above replicas", new("dev", o => Find(o, "KafkaTopic", "frames-dead-letter")["spec"]!["config"]!["min.insync.replicas"] = 2, "min.insync.replicas 2 is more than its 1 replicas") },
         { "other kafka cluster", new("dev", o => Find(o, "KafkaTopic", "frames")["metadata"]!["labels"]!["strimzi.io/cluster"] = "other", "must carry the same strimzi.io/cluster label") },
-        { "user cannot write", new("production", o => Find(o, "KafkaUser", "inspection-pipeline")["spec"]!["authorization"]!["acls"]!.AsArray().RemoveAt(3), "may not Write topic frames-dead-letter") },
+        { "user cannot write", new("production", o => Find(o, "KafkaUser", "inspection-pipeline")["spec"]!["authorization"]!["acls"]!.AsArray().RemoveAt(4), "may not Write topic frames-dead-letter") },
     };
 
     [Theory]

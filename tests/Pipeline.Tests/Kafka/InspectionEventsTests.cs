@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 using Xunit;
 
 namespace Pipeline.Tests.Kafka;
@@ -34,10 +35,34 @@ public class InspectionEventsTests
             ["schema_version", "frame_id", "camera_id", "score", "threshold", "verdict", "model_version", "captured_at",
              "ingested_at", "scored_at", "published_at", "source_partition", "source_offset"],
             json.Select(p => p.Key));
-        Assert.Equal(1, (int)json["schema_version"]!);
+        Assert.Equal(2, (int)json["schema_version"]!);
         Assert.Equal("anomalous", (string)json["verdict"]!);
         Assert.Equal("2025-03-01T08:15:30.123+00:00", (string)json["captured_at"]!);
         Assert.Equal(1042, (long)json["source_offset"]!);
+    }
+
+    [Fact]
+    public void Regions_are_written_in_snake_case_after_the_fields_of_version_1_and_read_back()
+    {
+        var withRegions = Result with { Regions = [new AnomalyRegion(120, 40, 36, 28, 0.0042, 138, 52, 610)] };
+
+        var json = JsonNode.Parse(InspectionEvents.Serialize(withRegions))!.AsObject();
+
+        Assert.Equal("regions", json.Last().Key);
+        Assert.Equal("""[{"x":120,"y":40,"width":36,"height":28,"peak":0.0042,"peak_x":138,"peak_y":52,"area":610}]""", json["regions"]!.ToJsonString());
+        Assert.Equal(withRegions.Regions, InspectionEvents.DeserializeInspectionResult(InspectionEvents.Serialize(withRegions)).Regions);
+    }
+
+    [Fact]
+    public void A_version_1_result_without_regions_still_reads()
+    {
+        var version1 = InspectionEvents.Serialize(Result).AsSpan().ToArray();
+        var text = Text(version1).Replace("\"schema_version\":2", "\"schema_version\":1", StringComparison.Ordinal);
+
+        var read = InspectionEvents.DeserializeInspectionResult(Encoding.UTF8.GetBytes(text));
+
+        Assert.Equal(1, read.SchemaVersion);
+        Assert.Null(read.Regions);
     }
 
     [Fact]
@@ -66,11 +91,11 @@ public class InspectionEventsTests
     [Fact]
     public void A_newer_schema_version_is_refused_before_anything_else()
     {
-        var json = """{"schema_version":2,"frame_id":"f-1","something_new":{}}"""u8.ToArray();
+        var json = """{"schema_version":3,"frame_id":"f-1","something_new":{}}"""u8.ToArray();
 
         var error = Assert.Throws<EventFormatException>(() => InspectionEvents.DeserializeInspectionResult(json));
 
-        Assert.Contains("schema version 2", error.Message);
+        Assert.Contains("schema version 3", error.Message);
         Assert.Contains("Upgrade", error.Message);
     }
 

@@ -35,6 +35,7 @@ internal static class TestKafka
         {
             Frames = $"{name}-frames", Results = $"{name}-results", Anomalies = $"{name}-anomalies",
             DeadLetter = $"{name}-dead-letter", Labels = $"{name}-labels", ModelEvents = $"{name}-model-events",
+            AnomalyMaps = $"{name}-anomaly-maps",
         };
         cluster.CreateTopic(topics.Frames, framePartitions);
         cluster.CreateTopic(topics.Results, resultPartitions);
@@ -42,6 +43,7 @@ internal static class TestKafka
         cluster.CreateTopic(topics.DeadLetter, 1);
         cluster.CreateTopic(topics.Labels, 1);
         cluster.CreateTopic(topics.ModelEvents, 1);
+        cluster.CreateTopic(topics.AnomalyMaps, resultPartitions);
         return topics;
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.Serialization;
 using Akka.Actor;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Scoring;
 using Pipeline.Tests.Cluster;
 using Xunit;
@@ -52,13 +53,39 @@ public sealed class ScoringMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
     {
         var frame = Frame(size: 4, correlation: 1L);
         var bytes = serializer.ToBinary(frame);
-        bytes[0] = 1; // format 1 had no label byte after the correlation
-        var format1 = bytes[..^1];
+        bytes[0] = 1; // format 1 had no label byte after the correlation (nor format 2's original size flag after it)
+        var format1 = bytes[..^2];
 
         var copy = (ScoreFrame)serializer.FromBinary(format1, serializer.Manifest(frame));
 
         Assert.Null(copy.Label);
         Assert.Equal(frame.Image.Pixels, copy.Image.Pixels);
+    }
+
+    [Fact]
+    public void A_frame_keeps_its_original_size_and_a_format_2_frame_reads_without_one()
+    {
+        var frame = Frame(size: 4, correlation: 1L) with { OriginalSize = new FrameSize(640, 480) };
+        Assert.Equal(new FrameSize(640, 480), RoundTrip(frame).OriginalSize);
+
+        var bytes = serializer.ToBinary(frame with { OriginalSize = null });
+        bytes[0] = 2; // format 2 ended with the label byte
+        var copy = (ScoreFrame)serializer.FromBinary(bytes[..^1], serializer.Manifest(frame));
+        Assert.Null(copy.OriginalSize);
+    }
+
+    [Fact]
+    public void A_scored_frame_keeps_its_anomaly_map_and_regions()
+    {
+        var map = new FrameAnomalyMap([new AnomalyRegion(10, 20, 30, 40, 0.5, 25, 35, 900), new AnomalyRegion(1, 2, 3, 4, 0.25, 2, 3, 12)], [1, 2, 3, 250], 0.75, 0.125);
+        var scored = new FrameScored("f", "c", 0.8125, 0.5, "m", CapturedAt, IngestedAt, ScoredAt, 1, 7L, map);
+
+        var copy = RoundTrip(scored).Map!;
+
+        Assert.Equal(map.Regions, copy.Regions);
+        Assert.Equal(map.Png, copy.Png);
+        Assert.Equal((0.75, 0.125), (copy.Peak, copy.RegionLevel));
+        Assert.Null(RoundTrip(scored with { Map = null }).Map);
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public sealed class StreamingEndToEndTests(StreamingRigFixture fixture)
 
             // Streaming scores are the offline scores (decode, prepare, score) of the same images.
             var partOf = good.ToDictionary(frame => frame.Metadata.FrameId, frame => frame.PartIndex);
+            var partOfCamera = good.ToDictionary(frame => frame.Metadata.FrameId, frame => frame.Metadata.CameraId);
             Assert.All(results, result => Assert.Equal(rig.OfflineScores[partOf[result.FrameId]], result.Score, 1e-4 * Math.Max(1, Math.Abs(result.Score))));
 
             // The anomalies topic holds exactly the results over the threshold, and some are.
@@ -58,6 +59,15 @@ public sealed class StreamingEndToEndTests(StreamingRigFixture fixture)
             Assert.NotEmpty(anomalous);
             Assert.True(anomalous.Count < good.Length, "the threshold splits the parts: some results must be good");
             Assert.All(watcher.Anomalies, anomaly => Assert.True(anomaly.Score > anomaly.Threshold));
+
+            // Each anomaly carries regions, and the maps topic holds one map per anomalous frame, under its frame id.
+            Assert.All(watcher.Anomalies, anomaly => Assert.NotEmpty(anomaly.Regions!));
+            Assert.All(results.Where(result => result.Verdict == InspectionVerdict.Good), result => Assert.Null(result.Regions));
+            Assert.True(await watcher.WaitUntilAsync(w => w.Maps.Count >= anomalous.Count, TimeSpan.FromSeconds(10)), $"{watcher.Maps.Count} maps for {anomalous.Count} anomalies");
+            Assert.Equal(anomalous.Order(), watcher.Maps.Select(map => map.FrameId!).Order());
+            Assert.All(watcher.Maps, map => Assert.Equal(partOfCamera[map.FrameId!], map.CameraId));
+            var mapImage = Shared.Imaging.ImageDecoder.Decode(watcher.Maps[0].Png, "map");
+            Assert.Equal(64, Math.Max(mapImage.Width, mapImage.Height));
 
             // Each camera's results come in the order its frames were sent.
             foreach (var camera in results.GroupBy(result => result.CameraId))
@@ -106,6 +116,12 @@ public sealed class StreamingEndToEndTests(StreamingRigFixture fixture)
                 $"{watcher.DistinctResults} of {sent.Count} frames have a result ({doneByFirst} before the restart)");
             Assert.Equal(sent.Select(frame => frame.Metadata.FrameId).Order(), watcher.Results.Select(result => result.FrameId).Distinct().Order());
             Assert.Empty(watcher.DeadLetters);
+            // No map is lost either: every anomalous frame's map is on the maps topic (at least once), with its frame id.
+            var anomalous = watcher.Results.Where(result => result.Verdict == InspectionVerdict.Anomalous).Select(result => result.FrameId).ToHashSet();
+            Assert.NotEmpty(anomalous);
+            Assert.True(await watcher.WaitUntilAsync(w => anomalous.IsSubsetOf(w.Maps.Select(map => map.FrameId!)), TimeSpan.FromSeconds(10)),
+                $"maps for {watcher.Maps.Select(map => map.FrameId!).Distinct().Count(anomalous.Contains)} of {anomalous.Count} anomalous frames");
+            Assert.All(watcher.Maps, map => Assert.Contains(map.FrameId!, anomalous));
         }
         finally
         {

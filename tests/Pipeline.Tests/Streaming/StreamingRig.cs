@@ -110,6 +110,7 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
         overrides[$"{TopicNames.SectionName}:DeadLetter"] = Topics.DeadLetter;
         overrides[$"{TopicNames.SectionName}:Labels"] = Topics.Labels;
         overrides[$"{TopicNames.SectionName}:ModelEvents"] = Topics.ModelEvents;
+        overrides[$"{TopicNames.SectionName}:AnomalyMaps"] = Topics.AnomalyMaps;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) overrides[key] = value;
         builder.Configuration.AddInMemoryCollection(overrides);
         return builder.WithPipelineRoles();

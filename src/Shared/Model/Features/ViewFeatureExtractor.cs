@@ -27,6 +27,9 @@ public sealed class ViewFeatureExtractor
     public int FeatureSize => FeaturePyramid.FeatureSize;
     public Device Device => backbone.Device;
 
+    /// <summary>The frozen pyramid the features come from (anomaly maps run it with gradients).</summary>
+    public FeaturePyramid Pyramid => backbone.Pyramid;
+
     /// <summary>Decoded image → the S×S image of this extractor (see <see cref="FramePreparation.Prepare"/>).</summary>
     public RgbImage Prepare(RgbImage decoded) => FramePreparation.Prepare(decoded, ImageSize);
 
