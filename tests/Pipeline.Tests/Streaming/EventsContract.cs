@@ -128,8 +128,24 @@ internal sealed record ResultField(string Name, string Type, string Meaning)
             "number" => value.ValueKind == JsonValueKind.Number,
             "string" => value.ValueKind == JsonValueKind.String,
             "ISO 8601" => value.ValueKind == JsonValueKind.String && IsIso8601(value.GetString()!),
-            _ => throw new InvalidDataException($"docs/events.md gives field '{Name}' the type '{Type}', which the contract test does not know; use integer, number, string, ISO 8601 or a list of quoted values."),
+            "array" => value.ValueKind == JsonValueKind.Array && value.EnumerateArray().All(HasTheDocumentedMembers),
+            _ => throw new InvalidDataException($"docs/events.md gives field '{Name}' the type '{Type}', which the contract test does not know; use integer, number, string, ISO 8601, array or a list of quoted values."),
         };
+    }
+
+    /// <summary>
+    /// An element of an array field: an object with exactly the numeric members its meaning lists in braces
+    /// (<c>`{x, y, width, height}`</c>); a meaning that lists none fails loudly.
+    /// </summary>
+    private bool HasTheDocumentedMembers(JsonElement element)
+    {
+        var listed = Regex.Match(Meaning, @"`\{([^}`]*)\}`");
+        if (!listed.Success)
+            throw new InvalidDataException($"docs/events.md gives field '{Name}' the type array but names no members of its elements (write them as `{{a, b}}`)");
+        var members = listed.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return element.ValueKind == JsonValueKind.Object
+               && element.EnumerateObject().Select(member => member.Name).Order().SequenceEqual(members.Order())
+               && members.All(member => element.GetProperty(member).ValueKind == JsonValueKind.Number);
     }
 
     /// <summary>A date-time with a date, a time of day with seconds, and an offset (Z or ±hh:mm).</summary>
