@@ -262,11 +262,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         runningMap = job;
         lastTurnWasMap = true;
-        var (request, options) = (job.Frame.Request, mapOptions);
+        var (request, options, anomalous) = (job.Frame.Request, mapOptions, job.Answer.IsAnomalous);
         loop.Run(() =>
             {
                 if (model.Map(request.Image) is not var (map, calibrated)) return null;
                 var level = options.RegionLevel ?? calibrated ?? map.Peak / 2;
+                // An anomalous frame always names where it looks most anomalous, even when its map stays below the level.
+                if (anomalous) level = Math.Min(level, map.Peak / 2);
                 var frame = request.OriginalSize ?? new FrameSize(request.Image.Width, request.Image.Height);
                 return new FrameAnomalyMap(AnomalyRegions.Find(map, level, options.MaxRegions, frame),
                     AnomalyMapImages.ToGrayscalePng(map, options.MapPngLongSide, frame), map.Peak, level);

@@ -123,11 +123,12 @@ public static class HtmlReport
 
     private static void PerDefectTable(StringBuilder html, EvaluationResult result)
     {
-        html.AppendLine("""
+        var pixelHeadings = result.PixelAurocPerDefect is null ? "" : """<th>Pixel AUROC</th><th class="number">AUPRO</th>""";
+        html.AppendLine($"""
             <section class="panel">
             <h2>Per defect type</h2>
             <table>
-            <thead><tr><th>Type</th><th class="number">Images</th><th>AUROC against good parts</th><th class="number">Flagged at threshold</th>{(result.PixelAurocPerDefect is null ? "" : "<th>Pixel AUROC</th><th class=\"number\">AUPRO</th>")}</tr></thead>
+            <thead><tr><th>Type</th><th class="number">Images</th><th>AUROC against good parts</th><th class="number">Flagged at threshold</th>{pixelHeadings}</tr></thead>
             <tbody>
             """);
         foreach (var (defectType, auroc) in result.AurocPerDefect)
@@ -233,6 +234,7 @@ public static class HtmlReport
         tfoot td { border-bottom: none; border-top: 2px solid var(--line); }
         .number { text-align: right; }
         .rate { display: flex; align-items: center; gap: 10px; }
+        .rate span { white-space: nowrap; }
         .rate-track { flex: 0 1 220px; height: 8px; background: #edf0f4; border-radius: 4px; overflow: hidden; }
         .bar-auroc { height: 100%; background: var(--good); }
         .type { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; max-width: 100%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; vertical-align: middle; }

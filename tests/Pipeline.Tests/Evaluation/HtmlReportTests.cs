@@ -108,4 +108,37 @@ public class HtmlReportTests
         Assert.All(Regex.Matches(html, "src=\"([^\"]*)\"").Select(m => m.Groups[1].Value),
             source => Assert.StartsWith("data:image/jpeg;base64,", source));
     }
+
+    [Fact]
+    public void Heavy_tailed_scores_get_log_score_bins_and_the_chart_says_so()
+    {
+        // Good parts near 1.5, defective ones up to 10⁷: on a linear axis every image falls in the first bin.
+        ScoredImage[] images =
+        [
+            new("g1", ScoredImage.Good, 1.3), new("g2", ScoredImage.Good, 1.5), new("g3", ScoredImage.Good, 1.8),
+            new("d1", "crack", 40), new("d2", "crack", 9_000), new("d3", "crack", 12_000_000),
+        ];
+        var html = HtmlReport.Render(EvaluationResult.FromScores(images, 2, 0.05), _ => null, "t");
+
+        Assert.Contains("logarithmic score bins", html);
+        Assert.Contains("bins of equal width in log₁₀ score", html);
+        // Four occupied bins (the good parts together, each defect apart), not one.
+        Assert.Equal(4, Regex.Matches(html, "<rect class=\"bar-(good|defect)\" x=").Count);
+    }
+
+    [Fact]
+    public void With_pixel_metrics_the_report_shows_them_the_pixel_roc_and_the_overlays()
+    {
+        var good = new PixelSample(ScoredImage.Good, 2, [0.1f, 0.2f, 0.1f, 0.3f], new bool[4]);
+        var crack = new PixelSample("crack", 2, [0.9f, 0.2f, 0.1f, 0.3f], [true, false, false, false]);
+        var result = SampleEvaluation.Result().WithPixelMetrics([good, crack]);
+
+        var html = HtmlReport.Render(result, _ => FakeJpeg, "t", overlayJpeg: image => image.IsDefective ? FakeJpeg : null);
+
+        Assert.Contains("Pixel ROC curve", html);
+        Assert.Contains("<th>Pixel AUROC</th><th class=\"number\">AUPRO</th>", html);
+        Assert.DoesNotContain("{(", html);
+        Assert.Contains("no masks", html); // scratch has none in this example
+        Assert.Contains("class=\"thumbnail overlay\"", html);
+    }
 }
