@@ -122,8 +122,9 @@ public class HtmlReportTests
 
         Assert.Contains("logarithmic score bins", html);
         Assert.Contains("bins of equal width in log₁₀ score", html);
-        // Four occupied bins (the good parts together, each defect apart), not one.
-        Assert.Equal(4, Regex.Matches(html, "<rect class=\"bar-(good|defect)\" x=").Count);
+        // Four occupied bins (the good parts together, each defect apart) and the legend's two swatches; on a linear
+        // axis the good parts and two defects would share the first bin: three bars.
+        Assert.Equal(4 + 2, Regex.Matches(html, "<rect class=\"bar-(good|defect)\" x=").Count);
     }
 
     [Fact]
