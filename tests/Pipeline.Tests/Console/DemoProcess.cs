@@ -13,11 +13,13 @@ internal sealed class DemoProcess : IDisposable
     private readonly Process process;
     private readonly StringBuilder output = new();
     private readonly List<string> lines = [];
+    private TaskCompletionSource nextLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool outputEnded;
 
     private DemoProcess(Process process)
     {
         this.process = process;
-        process.OutputDataReceived += (_, e) => Take(e.Data);
+        process.OutputDataReceived += (_, e) => TakeOutput(e.Data);
         process.ErrorDataReceived += (_, e) => Take(e.Data, error: true);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -43,18 +45,33 @@ internal sealed class DemoProcess : IDisposable
     /// <summary>The first line of standard output that starts with <paramref name="prefix"/>, once it has come.</summary>
     public async Task<string> LineAsync(string prefix, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
+        using var patience = new CancellationTokenSource(timeout);
+        try
         {
-            lock (output)
+            while (true)
             {
-                if (lines.FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) is { } line) return line;
+                Task arrived;
+                bool ended;
+                lock (output)
+                {
+                    if (lines.FirstOrDefault(line => line.StartsWith(prefix, StringComparison.Ordinal)) is { } line) return line;
+                    (arrived, ended) = (nextLine.Task, outputEnded);
+                }
+
+                if (ended)
+                {
+                    await process.WaitForExitAsync(patience.Token);
+                    Assert.Fail($"pipeline demo exited {process.ExitCode} before printing '{prefix}':\n{Output}");
+                }
+
+                await arrived.WaitAsync(patience.Token);
             }
-            if (process.HasExited) Assert.Fail($"pipeline demo exited {process.ExitCode} before printing '{prefix}':\n{Output}");
-            await Task.Delay(200);
         }
-        Assert.Fail($"pipeline demo did not print '{prefix}' within {timeout.TotalSeconds:0} s:\n{Output}");
-        return "";
+        catch (OperationCanceledException) when (patience.IsCancellationRequested)
+        {
+            Assert.Fail($"pipeline demo did not print '{prefix}' within {timeout.TotalSeconds:0} s:\n{Output}");
+            return "";
+        }
     }
 
     /// <summary>Sends SIGTERM and waits for the exit code.</summary>
@@ -64,6 +81,19 @@ internal sealed class DemoProcess : IDisposable
         using var patience = new CancellationTokenSource(timeout);
         await process.WaitForExitAsync(patience.Token);
         return process.ExitCode;
+    }
+
+    /// <summary>A line of standard output (null: the output ended), and a wake-up for <see cref="LineAsync"/>.</summary>
+    private void TakeOutput(string? line)
+    {
+        Take(line);
+        lock (output)
+        {
+            outputEnded |= line is null;
+            var arrived = nextLine;
+            nextLine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            arrived.SetResult();
+        }
     }
 
     private void Take(string? line, bool error = false)
