@@ -8,4 +8,5 @@ namespace Pipeline.Scoring;
 /// tells its own node). The scorer loads it on its device beside the current one and swaps between two batches;
 /// the answer is <see cref="ModelSwapped"/> or <see cref="ModelLoadFailed"/>.
 /// </summary>
-public sealed record LoadModel(ModelArtifact Artifact);
+/// <param name="Product">Whose model it is: it replaces that product's model only.</param>
+public sealed record LoadModel(ModelArtifact Artifact, string Product = Pipeline.Shared.Products.ProductName.Default);

@@ -18,7 +18,8 @@ public sealed record FrameFeatures(
     int Views,
     float[] Features,
     double Score,
-    double Threshold);
+    double Threshold,
+    string Product = Pipeline.Shared.Products.ProductName.Default);
 
 /// <summary>
 /// A scoring node's collector of training samples. Features of frames that came labelled go to the training

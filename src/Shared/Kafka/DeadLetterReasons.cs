@@ -38,4 +38,10 @@ public static class DeadLetterReasons
 
     /// <summary>Scoring refused the prepared frame (it does not fit the model) as often as the ingest options allow.</summary>
     public const string ScoringRefused = "scoring-refused";
+
+    /// <summary>The frame's product header names no product this deployment knows (not configured, no model in the registry) or is not a product name.</summary>
+    public const string UnknownProduct = "unknown-product";
+
+    /// <summary>The frame's product is known, but the registry has no current model for it yet (import its v1).</summary>
+    public const string NoModelForProduct = "no-model-for-product";
 }

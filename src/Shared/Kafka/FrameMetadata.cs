@@ -34,9 +34,11 @@ public static class FrameContentTypes
 /// <param name="CapturedAt">When the camera took the picture.</param>
 /// <param name="ContentType">One of <see cref="FrameContentTypes"/>.</param>
 /// <param name="Label">Known ground truth, when the frame comes from a labelled source.</param>
+/// <param name="Product">The frame's <c>product</c> header, when it has one (see <see cref="Pipeline.Shared.Products.ProductCatalog"/>).</param>
 public sealed record FrameMetadata(
     string FrameId,
     string CameraId,
     DateTimeOffset CapturedAt,
     string ContentType,
-    FrameLabel? Label = null);
+    FrameLabel? Label = null,
+    string? Product = null);

@@ -21,14 +21,20 @@ public enum InspectionVerdict
 public sealed record InspectionResult
 {
     /// <summary>Version of this schema; readers refuse a newer one.</summary>
-    /// <remarks>2 added <see cref="Regions"/> (additive: a reader of version 1 fields reads version 2 unchanged).</remarks>
-    public const int CurrentSchemaVersion = 2;
+    /// <remarks>
+    /// 2 added <see cref="Regions"/>; 3 added <see cref="Product"/>. Both additive: a reader of version 1 fields that
+    /// ignores unknown ones reads version 3 unchanged.
+    /// </remarks>
+    public const int CurrentSchemaVersion = 3;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
     public required string FrameId { get; init; }
 
     public required string CameraId { get; init; }
+
+    /// <summary>The frame's product (<c>default</c> in a deployment that configures none); <see cref="ModelVersion"/> is a version of its model.</summary>
+    public string Product { get; init; } = Pipeline.Shared.Products.ProductName.Default;
 
     /// <summary>Anomaly score: the mean of z² over the views (higher is more anomalous).</summary>
     public required double Score { get; init; }
@@ -38,7 +44,7 @@ public sealed record InspectionResult
 
     public required InspectionVerdict Verdict { get; init; }
 
-    /// <summary>Version of the model that scored the frame.</summary>
+    /// <summary>Version of the model of <see cref="Product"/> that scored the frame.</summary>
     public required string ModelVersion { get; init; }
 
     /// <summary>When the camera took the picture (frame header <c>captured-at</c>).</summary>

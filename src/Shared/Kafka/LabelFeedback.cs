@@ -8,11 +8,15 @@ namespace Pipeline.Shared.Kafka;
 public sealed record LabelFeedback
 {
     /// <summary>Version of this schema; readers refuse a newer one.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <remarks>2 added <see cref="Product"/> (additive).</remarks>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
     public required string FrameId { get; init; }
 
     public required FrameLabel Label { get; init; }
+
+    /// <summary>The frame's product, as its result named it; absent in version 1 (then the product of the frame's features decides).</summary>
+    public string? Product { get; init; }
 }

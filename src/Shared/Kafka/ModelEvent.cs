@@ -26,11 +26,15 @@ public enum ModelEventKind
 /// </summary>
 public sealed record ModelEvent
 {
-    public const int CurrentSchemaVersion = 1;
+    /// <remarks>2 added <see cref="Product"/> (additive).</remarks>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
     public required ModelEventKind Kind { get; init; }
+
+    /// <summary>Whose model: versions are numbered per product.</summary>
+    public string Product { get; init; } = Pipeline.Shared.Products.ProductName.Default;
 
     /// <summary>The version the event is about (for a rejected refit: the serving version it was measured against).</summary>
     public required string Version { get; init; }

@@ -1,6 +1,7 @@
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Maps;
+using Pipeline.Shared.Products;
 
 namespace Pipeline.Shared.Scoring;
 
@@ -19,6 +20,7 @@ namespace Pipeline.Shared.Scoring;
 /// <param name="Correlation">Opaque to the scorer and echoed in the answer: what the requester needs to finish the frame (its source partition and offset, say).</param>
 /// <param name="Label">What the camera side already knows the frame shows (its <c>label</c> header): the scoring node hands the features of labelled frames to training.</param>
 /// <param name="OriginalSize">The frame's size as the camera sent it, before preparation: anomaly regions are given in its pixels (the prepared image's when null).</param>
+/// <param name="Product">The frame's product (<see cref="ProductCatalog.ProductOf"/>): its model scores it; <paramref name="Image"/> is prepared at that model's size.</param>
 public sealed record ScoreFrame(
     string FrameId,
     string CameraId,
@@ -27,11 +29,13 @@ public sealed record ScoreFrame(
     RgbImage Image,
     object? Correlation = null,
     FrameLabel? Label = null,
-    FrameSize? OriginalSize = null);
+    FrameSize? OriginalSize = null,
+    string Product = ProductName.Default);
 
 /// <summary>A frame's score and verdict, with the version of the model that gave them.</summary>
 /// <param name="BatchSize">How many frames the model scored together with this one (itself included).</param>
 /// <param name="Map">The frame's anomaly map and regions, when the scorer made one (<c>Pipeline:Scoring:AnomalyMaps</c>).</param>
+/// <param name="Product">The frame's product; <paramref name="ModelVersion"/> is a version of that product's model.</param>
 public sealed record FrameScored(
     string FrameId,
     string CameraId,
@@ -43,7 +47,8 @@ public sealed record FrameScored(
     DateTimeOffset ScoredAt,
     int BatchSize,
     object? Correlation,
-    FrameAnomalyMap? Map = null)
+    FrameAnomalyMap? Map = null,
+    string Product = ProductName.Default)
 {
     /// <summary>The verdict: the part is flagged when its score is above the model's threshold.</summary>
     public bool IsAnomalous => Score > Threshold;
@@ -95,10 +100,11 @@ public sealed record ScoringBusy(
 public sealed record ScoringAvailable(string Device, int FreeSlots);
 
 /// <summary>From the next batch on, frames are scored by <paramref name="ModelVersion"/>.</summary>
-public sealed record ModelSwapped(string Device, string ModelVersion, string? PreviousVersion);
+/// <remarks>Per product: a swap of one product's model leaves every other product's as it is.</remarks>
+public sealed record ModelSwapped(string Device, string ModelVersion, string? PreviousVersion, string Product = ProductName.Default);
 
 /// <summary>The model could not be loaded; the scorer keeps the model it had.</summary>
-public sealed record ModelLoadFailed(string Device, string ModelVersion, string Reason);
+public sealed record ModelLoadFailed(string Device, string ModelVersion, string Reason, string Product = ProductName.Default);
 
 /// <summary>
 /// Asks for readiness, for health endpoints: a device's scorer answers <see cref="ScoringStatus"/>, a node's
@@ -109,17 +115,45 @@ public sealed record GetScoringStatus
     public static readonly GetScoringStatus Instance = new();
 }
 
+/// <summary>One product's model a scorer serves: the version and the side of the square frames it scores.</summary>
+public sealed record ServedModel(string Product, string Version, int ImageSize);
+
 /// <summary>A scorer's state: ready when a model is loaded.</summary>
 /// <param name="ImageSize">Side of the square frames the loaded model scores (what ingest prepares frames to); null without a model.</param>
 /// <param name="Queued">Frames waiting for a batch.</param>
 /// <param name="InFlight">Frames in the batch the device is scoring now.</param>
-public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int? ImageSize, int Queued, int InFlight, string Device);
+/// <param name="Served">Every product's model the scorer serves; null: only <paramref name="ModelVersion"/>, as the default product's.</param>
+/// <remarks><paramref name="ModelLoaded"/>, <paramref name="ModelVersion"/> and <paramref name="ImageSize"/> describe the default product's model, or the first served one when the default has none.</remarks>
+public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int? ImageSize, int Queued, int InFlight, string Device, IReadOnlyList<ServedModel>? Served = null)
+{
+    /// <summary>The models served, one per product.</summary>
+    public IReadOnlyList<ServedModel> ServedModels =>
+        Served ?? (ModelLoaded && ModelVersion is { } version && ImageSize is { } size ? [new ServedModel(ProductName.Default, version, size)] : []);
+}
 
 /// <summary>The states of all scorers of a node; it is ready when it has scorers and each has a model.</summary>
-public sealed record ScoringNodeStatus(IReadOnlyList<ScoringStatus> Scorers)
+/// <param name="ModelsInStep">
+/// Whether the node serves every product the training side says has a current version (each loaded, or refused for a
+/// reason): then a product it does not serve has no model (<see cref="Kafka.DeadLetterReasons.NoModelForProduct"/>);
+/// before, its frames wait. True for a node without a model follower (its models are configured).
+/// </param>
+public sealed record ScoringNodeStatus(IReadOnlyList<ScoringStatus> Scorers, bool ModelsInStep = true)
 {
-    public bool Ready => Scorers.Count > 0 && Scorers.All(scorer => scorer.ModelLoaded);
+    public bool Ready => Scorers.Count > 0 && Scorers.All(scorer => scorer.ServedModels.Count > 0);
 
-    /// <summary>The frame size the node's models score, once every scorer has a model of the same size; else null.</summary>
-    public int? ImageSize => Ready && Scorers.Select(scorer => scorer.ImageSize).Distinct().Count() == 1 ? Scorers[0].ImageSize : null;
+    /// <summary>The default product's frame size, once every scorer has its model at the same size; else null.</summary>
+    public int? ImageSize => ImageSizeOf(ProductName.Default);
+
+    /// <summary>The frame size <paramref name="product"/>'s model scores, once every scorer serves it at the same size; else null.</summary>
+    public int? ImageSizeOf(string product)
+    {
+        if (Scorers.Count == 0) return null;
+        var sizes = Scorers.Select(scorer => scorer.ServedModels.FirstOrDefault(model => model.Product == product)?.ImageSize).Distinct().ToArray();
+        return sizes is [{ } size] ? size : null;
+    }
+
+    /// <summary>The products every scorer of the node serves.</summary>
+    public IReadOnlyList<string> Products =>
+        Scorers.Count == 0 ? [] : Scorers.Select(scorer => scorer.ServedModels.Select(model => model.Product))
+            .Aggregate((all, next) => all.Intersect(next)).Order(StringComparer.Ordinal).ToArray();
 }

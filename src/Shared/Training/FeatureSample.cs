@@ -1,4 +1,5 @@
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Products;
 
 namespace Pipeline.Shared.Training;
 
@@ -13,6 +14,7 @@ namespace Pipeline.Shared.Training;
 /// <param name="ImageSize">Side of the prepared frame the features were computed at; a flow is refitted on one size only.</param>
 /// <param name="Views">Test views of the frame; <paramref name="Features"/> holds their feature vectors one after another.</param>
 /// <param name="Features"><c>Views × 768</c> values: view 0's features, then view 1's, …</param>
+/// <param name="Product">The frame's product: its samples refit that product's flow only.</param>
 public sealed record FeatureSample(
     string FrameId,
     string CameraId,
@@ -20,7 +22,8 @@ public sealed record FeatureSample(
     DateTimeOffset CapturedAt,
     int ImageSize,
     int Views,
-    float[] Features)
+    float[] Features,
+    string Product = ProductName.Default)
 {
     /// <summary>
     /// Values per view: the feature pyramid's output size, 3 scales × 256 <c>layer3</c> channels of ResNet-18. Part of

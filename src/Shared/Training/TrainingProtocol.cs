@@ -1,4 +1,5 @@
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Products;
 
 namespace Pipeline.Shared.Training;
 
@@ -24,7 +25,8 @@ public sealed record CollectSamples(IReadOnlyList<FeatureSample> Samples);
 /// </summary>
 /// <param name="Sha256">The artifact's SHA-256 (lower-case hex): what the fetched bytes must hash to.</param>
 /// <param name="SizeBytes">Length of the artifact file.</param>
-public sealed record ModelAnnouncement(string Version, string Sha256, long SizeBytes);
+/// <param name="Product">Whose model it is: versions are numbered per product, and scoring nodes follow each product's apart.</param>
+public sealed record ModelAnnouncement(string Version, string Sha256, long SizeBytes, string Product = ProductName.Default);
 
 /// <summary>Asks the training singleton which version is current; the answer is <see cref="CurrentModelIs"/>.</summary>
 public sealed record GetCurrentModel
@@ -35,36 +37,47 @@ public sealed record GetCurrentModel
 /// <summary>The current version, or null when the registry has none yet.</summary>
 public sealed record CurrentModelIs(ModelAnnouncement? Current);
 
+/// <summary>Asks the training singleton for every product's current version; the answer is <see cref="CurrentModelsAre"/>.</summary>
+public sealed record GetCurrentModels
+{
+    public static readonly GetCurrentModels Instance = new();
+}
+
+/// <summary>The current version of every product that has one, in product name order.</summary>
+public sealed record CurrentModelsAre(IReadOnlyList<ModelAnnouncement> Current);
+
 /// <summary>
 /// Asks for <paramref name="Length"/> bytes of a version's artifact from <paramref name="Offset"/>; the answer is
 /// <see cref="ModelChunk"/> or <see cref="ModelChunkUnavailable"/>. Chunks keep every message far below Akka's
 /// maximum frame size, whatever the model's size.
 /// </summary>
-public sealed record FetchModelChunk(string Version, long Offset, int Length);
+public sealed record FetchModelChunk(string Version, long Offset, int Length, string Product = ProductName.Default);
 
-public sealed record ModelChunk(string Version, long Offset, long TotalBytes, byte[] Bytes);
+public sealed record ModelChunk(string Version, long Offset, long TotalBytes, byte[] Bytes, string Product = ProductName.Default);
 
-public sealed record ModelChunkUnavailable(string Version, string Reason);
+public sealed record ModelChunkUnavailable(string Version, string Reason, string Product = ProductName.Default);
 
 /// <summary>A scoring node's outcome of putting a version to work, for the training side's log and model events.</summary>
 /// <param name="Node">The node's address.</param>
 /// <param name="Reason">Why it was refused (null when adopted).</param>
-public sealed record ModelAdoptionReport(string Node, string Version, bool Adopted, string? Reason);
+public sealed record ModelAdoptionReport(string Node, string Version, bool Adopted, string? Reason, string Product = ProductName.Default);
 
 /// <summary>A label that came after its frame was scored (from the labels topic), published to every scoring node.</summary>
 public sealed record FrameLabelled(string FrameId, FrameLabel Label);
 
 /// <summary>Asks for a refit now (<c>pipeline refit</c>); the answer is <see cref="RefitFinished"/> once it has run.</summary>
 /// <param name="Requester">Who asked, for the log ("cli", "schedule", …).</param>
-public sealed record RequestRefit(string Requester);
+/// <param name="Product">The product whose flow is refitted on its own samples.</param>
+public sealed record RequestRefit(string Requester, string Product = ProductName.Default);
 
 /// <summary>How a refit ended: a new version published and current, or rejected with the reason.</summary>
 /// <param name="Summary">One sentence with the validation figures (or why no refit ran).</param>
-public sealed record RefitFinished(bool Published, string? Version, string Summary);
+public sealed record RefitFinished(bool Published, string? Version, string Summary, string Product = ProductName.Default);
 
-/// <summary>Asks the training singleton for its state; the answer is <see cref="TrainingStatus"/>.</summary>
-public sealed record GetTrainingStatus
+/// <summary>Asks the training singleton for one product's state; the answer is <see cref="TrainingStatus"/>.</summary>
+public sealed record GetTrainingStatus(string Product = ProductName.Default)
 {
+    /// <summary>The default product's state.</summary>
     public static readonly GetTrainingStatus Instance = new();
 }
 
@@ -80,4 +93,5 @@ public sealed record TrainingStatus(
     int DefectSamples,
     int NewGoodSamples,
     bool Refitting,
-    RefitFinished? LastRefit);
+    RefitFinished? LastRefit,
+    string Product = ProductName.Default);
