@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pipeline.Shared;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 
 namespace Pipeline.Training.Registry;
 
@@ -32,6 +33,7 @@ public sealed partial class ModelRegistry
 {
     private const string StateFile = "registry.json";
     private const string LockFile = ".lock";
+    private const string ProductsFolder = "products";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
     private ModelRegistry(string root)
@@ -59,6 +61,27 @@ public sealed partial class ModelRegistry
             throw new PipelineInputException($"The model registry '{full}' cannot be created ({e.Message}).", e);
         }
         return new ModelRegistry(full);
+    }
+
+    /// <summary>
+    /// The folder of <paramref name="product"/>'s registry under the registry root <paramref name="root"/>: the root
+    /// itself for <see cref="ProductName.Default"/> (a deployment without products keeps its layout), else
+    /// <c>products/&lt;name&gt;/</c>, with the same layout inside.
+    /// </summary>
+    public static string FolderOf(string root, string product) =>
+        ProductName.Require(product, "product") == ProductName.Default ? root : Path.Combine(root, ProductsFolder, product);
+
+    /// <summary>Opens (creating when needed) <paramref name="product"/>'s registry under the registry root <paramref name="root"/> (<see cref="FolderOf"/>).</summary>
+    public static ModelRegistry Open(string root, string product) => Open(FolderOf(root, product));
+
+    /// <summary>The products with a registry folder under <paramref name="root"/>: the default one, and every <c>products/&lt;name&gt;/</c>; in name order.</summary>
+    public static IReadOnlyList<string> ProductsIn(string root)
+    {
+        var folder = Path.Combine(root, ProductsFolder);
+        var named = Directory.Exists(folder)
+            ? Directory.EnumerateDirectories(folder).Select(Path.GetFileName).Where(ProductName.IsValid).Cast<string>()
+            : [];
+        return named.Append(ProductName.Default).Distinct().Order(StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>The current version, or null when nothing was published yet.</summary>

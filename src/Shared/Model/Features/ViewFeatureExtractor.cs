@@ -61,6 +61,31 @@ public sealed class ViewFeatureExtractor
     }
 
     /// <summary>
+    /// Features of several prepared images, each with views of its own, in one pass through the pyramid:
+    /// <c>[ΣVᵢ, 768]</c> on the device, image after image and the views of an image consecutive. This is how frames of
+    /// several products share one backbone pass: only the flows differ between products.
+    /// </summary>
+    public Tensor Extract(IReadOnlyList<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)> images)
+    {
+        if (images.Count == 0) throw new ArgumentException("At least one image is needed to extract features.", nameof(images));
+        for (var i = 0; i < images.Count; i++)
+        {
+            var image = images[i].Prepared;
+            if (image.Width != ImageSize || image.Height != ImageSize)
+                throw new ArgumentException(
+                    $"Image {i} is {image.Width}×{image.Height}, but features are extracted from prepared {ImageSize}×{ImageSize} images; prepare it with FramePreparation.Prepare(image, {ImageSize}).",
+                    nameof(images));
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var rendered = images
+            .Select(image => InspectionViews.Render(InspectionViews.ToTensor(image.Prepared, backbone.Device), image.Views))
+            .ToArray();
+        var batch = rendered.Length == 1 ? rendered[0] : cat(rendered, 0);
+        return backbone.Pyramid.call(batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Features of image files, one <c>float[V·768]</c> per file (views in the order given), read from the cache
     /// where possible. <paramref name="viewsOf"/> gets the SHA-256 of the file's content, so random training views
     /// can be drawn reproducibly per image. Decoding errors name the file.
