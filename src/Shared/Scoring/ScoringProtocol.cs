@@ -72,6 +72,13 @@ public enum ScoringFailureKind
 
     /// <summary>The scorer stopped or restarted before the frame was scored: retry it, on another scorer if need be.</summary>
     Interrupted,
+
+    /// <summary>
+    /// The scorer serves no model of the frame's product. The requester asks the node's status: when the node is in step
+    /// with the training side (<see cref="ScoringNodeStatus.ModelsInStep"/>) the product has no model and the frame is
+    /// dead-lettered (<c>no-model-for-product</c>); before, it is sent again later.
+    /// </summary>
+    NoModelForProduct,
 }
 
 /// <summary>A frame that was accepted but not scored, and why.</summary>
