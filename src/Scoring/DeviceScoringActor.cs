@@ -35,8 +35,10 @@ namespace Pipeline.Scoring;
 /// <para>
 /// Anomaly maps (<see cref="ScoringOptions.AnomalyMaps"/>): a scored frame that needs a map is answered once its map is
 /// made, on the same loop, one map per turn: the device takes turns between a batch and a map while both wait, so maps
-/// never hold up the scoring of other frames by more than their share. A map that fails is logged and the frame is
-/// answered without one.
+/// never hold up the scoring of other frames by more than their share. At most <see cref="ScoringOptions.MaxQueuedMaps"/>
+/// frames wait for their maps; one scored beyond that is answered at once without a map, so the results keep up with
+/// the cameras when maps would ask more of the device than it has. A map that fails is logged and the frame is answered
+/// without one.
 /// </para>
 /// </summary>
 public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
@@ -243,10 +245,12 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 }
                 var answer = new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
                     request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation);
-                if (mapOptions.WantsMap(scores[i], model.Threshold))
+                var wantsMap = mapOptions.WantsMap(scores[i], model.Threshold);
+                if (wantsMap && pendingMaps.Count < mapOptions.MaxQueuedMaps)
                     pendingMaps.Enqueue(new PendingMap(frames[i], answer));
                 else
                 {
+                    if (wantsMap) metrics.MapSkipped(device);
                     replyTo.Tell(answer);
                     metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
                 }

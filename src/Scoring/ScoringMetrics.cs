@@ -21,6 +21,7 @@ public sealed class ScoringMetrics : IDisposable
     private readonly Histogram<double> batchDuration;
     private readonly Histogram<double> frameLatency;
     private readonly UpDownCounter<int> queuedFrames;
+    private readonly Counter<long> mapsSkipped;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> servingVersions = new();
 
     /// <param name="meterFactory">The host's factory (dependency injection); without one the meter is created and owned here.</param>
@@ -35,6 +36,7 @@ public sealed class ScoringMetrics : IDisposable
         batchDuration = Meter.CreateHistogram<double>("pipeline.scoring.batch_duration", "s", "Time the device took for one batch.");
         frameLatency = Meter.CreateHistogram<double>("pipeline.scoring.frame_latency", "s", "From a frame's arrival at its scorer to its answer: waiting plus scoring.");
         queuedFrames = Meter.CreateUpDownCounter<int>("pipeline.scoring.queued_frames", "{frame}", "Frames waiting for a batch.");
+        mapsSkipped = Meter.CreateCounter<long>("pipeline.scoring.maps_skipped", "{frame}", "Frames that wanted an anomaly map but were answered without one, because Pipeline:Scoring:MaxQueuedMaps frames already waited for theirs.");
         Meter.CreateObservableGauge("pipeline.scoring.model_serving", () => servingVersions.Select(serving =>
                 new Measurement<int>(1, new KeyValuePair<string, object?>("device", serving.Key), new KeyValuePair<string, object?>("model.version", serving.Value))),
             "{model}", "1 for the model version each device scores with now.");
@@ -54,6 +56,8 @@ public sealed class ScoringMetrics : IDisposable
 
     internal void FrameFailed(string device, ScoringFailureKind kind) =>
         framesFailed.Add(1, new TagList { { "device", device }, { "kind", kind.ToString() } });
+
+    internal void MapSkipped(string device) => mapsSkipped.Add(1, new KeyValuePair<string, object?>("device", device));
 
     internal void FrameRejected(string device) => framesRejected.Add(1, new KeyValuePair<string, object?>("device", device));
 

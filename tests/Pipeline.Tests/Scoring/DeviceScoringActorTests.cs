@@ -80,6 +80,29 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Frames_scored_while_the_map_queue_is_full_are_answered_at_once_without_a_map()
+    {
+        var options = Options(maxWaitMilliseconds: 10_000, maxBatchViews: 6); // 3 frames fill a batch
+        options.MaxQueuedMaps = 1;
+        var scorer = ScorerWithModel(options);
+        var model = loaded.Single();
+        model.MapGate.Reset(); // the first map is held on the device
+
+        foreach (var id in new[] { "f1", "f2", "f3" }) scorer.Tell(Frame(id, 200), requester); // all anomalous (score 2 > 1)
+
+        // f1 waits for its map; the queue (1) is then full, so f2 and f3 are answered now, without one.
+        var unmapped = requester.ReceiveN(2).Cast<FrameScored>().ToArray();
+        Assert.Equal(["f2", "f3"], unmapped.Select(f => f.FrameId));
+        Assert.All(unmapped, f => Assert.Null(f.Map));
+
+        model.MapGate.Set();
+        var mapped = requester.ExpectMsg<FrameScored>();
+        Assert.Equal("f1", mapped.FrameId);
+        Assert.NotNull(mapped.Map);
+        Assert.NotEmpty(mapped.Map!.Regions);
+    }
+
+    [Fact]
     public void A_frame_of_the_wrong_size_fails_alone_as_invalid()
     {
         var scorer = ScorerWithModel(Options());

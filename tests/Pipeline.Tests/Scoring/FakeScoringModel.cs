@@ -1,5 +1,6 @@
 using Pipeline.Scoring;
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Maps;
 using Pipeline.Shared.Model;
 
 namespace Pipeline.Tests.Scoring;
@@ -62,6 +63,18 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
         var scores = Score(frames);
         Interlocked.Increment(ref batchesWithFeatures);
         return new ScoredFrames(scores, frames.Select(frame => Enumerable.Repeat((float)frame.Pixels[0], ViewsPerFrame * FeaturePyramid.FeatureSize).ToArray()).ToArray());
+    }
+
+    /// <summary>Maps wait until it is set (set from the start): a test holds them to see what happens while maps wait.</summary>
+    public ManualResetEventSlim MapGate { get; } = new(initialState: true);
+
+    /// <summary>A map with one hot pixel in the middle of the frame, made once <see cref="MapGate"/> is set.</summary>
+    public (AnomalyMap Map, double? RegionLevel)? Map(RgbImage frame)
+    {
+        if (!MapGate.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("The test never let the fake model's map go.");
+        var values = new float[frame.Width * frame.Height];
+        values[frame.Height / 2 * frame.Width + frame.Width / 2] = 1;
+        return (new AnomalyMap(frame.Width, frame.Height, values), 0.5);
     }
 
     public void Dispose() => Volatile.Write(ref disposed, 1);
