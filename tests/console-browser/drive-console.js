@@ -3,7 +3,8 @@
 // with what it saw and did; the C# test checks the labels topic itself.
 //
 //   node drive-console.js --operator-url URL --viewer-url URL [--screenshots DIR] [--browser /usr/bin/chromium]
-//       the live page shows an anomaly with its image; "False alarm / good" on it; every page; a viewer's refusals
+//       the live page shows an anomaly with its image and one with its map and regions drawn over it; "False alarm / good"
+//       on it; every page; a viewer's refusals
 //   node drive-console.js --operator-url URL --swap rollback|promote:VERSION
 //       on the models page: the button, the confirmation, until the scoring node reports serving the new version
 "use strict";
@@ -82,6 +83,21 @@ async function main() {
     report.anomalies_shown = await page.locator("#anomalies .card").count();
     // The screenshot waits (a little) for the first cards' images: each is one read from the frames topic.
     await page.waitForFunction(() => [...document.querySelectorAll("#anomalies .card img")].slice(0, 6).every(i => i.complete && i.naturalWidth > 0), null, { timeout: 20000 }).catch(() => {});
+    // An anomaly's map drawn over its image: the canvas has painted pixels, and a box per region of its result.
+    const drawn = await page.waitForFunction(() => {
+      const card = [...document.querySelectorAll("#anomalies .card")].find(c => c.dataset.map === "drawn");
+      if (!card) return null;
+      const canvas = card.querySelector(".map canvas");
+      const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+      return { frame_id: card.dataset.frameId, painted_pixels: painted, region_boxes: card.querySelectorAll(".map .region").length, product: card.querySelector(".product").textContent };
+    });
+    report.map_drawn = await drawn.jsonValue();
+    report.map_drawn.regions_in_result = await page.evaluate(async frameId => {
+      const s = await (await fetch("/console/state")).json();
+      return (s.anomalies.find(a => a.frame_id === frameId)?.regions ?? []).length;
+    }, report.map_drawn.frame_id);
     await shoot(page, "console-live");
     const card = page.locator(`#anomalies .card[data-frame-id="${report.anomaly_with_image.frame_id}"]`);
     await card.getByRole("button", { name: "False alarm / good" }).click();

@@ -18,14 +18,20 @@ public sealed record ReviewArrived(ConsoleItem Item) : ConsoleChange;
 /// <summary>An event from the model-events topic.</summary>
 public sealed record ModelEventArrived(ModelEvent Event) : ConsoleChange;
 
+/// <summary>A frame's anomaly map arrived (it may come before or after the frame's result).</summary>
+public sealed record MapArrived(string FrameId) : ConsoleChange;
+
+/// <summary>A frame's anomaly map from the anomaly-maps topic: the grayscale PNG (255 = <paramref name="Peak"/>) and the level its regions are above.</summary>
+public sealed record ConsoleMap(string FrameId, byte[] Png, double Peak, double RegionLevel);
+
 /// <summary>Frames/s and anomaly rate of one camera over the rate window.</summary>
 public sealed record CameraRate(string CameraId, int Frames, int Anomalies, double FramesPerSecond, double AnomalyRate);
 
 /// <summary>A model version that scored results in the rate window, with how many.</summary>
 public sealed record VersionSeen(string Version, int Results, DateTimeOffset LastAt);
 
-/// <summary>The last model event of one scoring node: the version it adopted (or refused) and when.</summary>
-public sealed record NodeServing(string Node, string Version, bool Adopted, DateTimeOffset At, string Detail);
+/// <summary>The last model event of one scoring node for one product: the version it adopted (or refused) and when.</summary>
+public sealed record NodeServing(string Node, string Version, bool Adopted, DateTimeOffset At, string Detail, string Product = Pipeline.Shared.Products.ProductName.Default);
 
 /// <summary>Everything a page needs when it connects.</summary>
 public sealed record ConsoleSnapshot(
@@ -58,7 +64,9 @@ public sealed class ConsoleFeed
     private readonly LinkedList<ConsoleItem> review = new();
     private readonly HashSet<string> reviewIds = new(StringComparer.Ordinal);
     private readonly LinkedList<ModelEvent> modelEvents = new();
-    private readonly Dictionary<string, NodeServing> nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Node, string Product), NodeServing> nodes = [];
+    private readonly Dictionary<string, ConsoleMap> maps = new(StringComparer.Ordinal);
+    private readonly Queue<string> mapOrder = new();
     private readonly Queue<(DateTimeOffset At, string Camera, string Version, bool Anomalous)> window = new();
     private readonly List<Channel<ConsoleChange>> listeners = [];
     private long resultsRead;
@@ -126,13 +134,47 @@ public sealed class ConsoleFeed
             if (modelEvent is { Node: { } node, Kind: ModelEventKind.Adopted or ModelEventKind.Refused })
             {
                 // A refused version leaves the node on what it served before: only an adoption changes the version.
-                var serving = modelEvent.Kind == ModelEventKind.Adopted || !nodes.TryGetValue(node, out var before)
+                var key = (node, modelEvent.Product);
+                var serving = modelEvent.Kind == ModelEventKind.Adopted || !nodes.TryGetValue(key, out var before)
                     ? modelEvent.Version
                     : before.Version;
-                nodes[node] = new NodeServing(node, serving, modelEvent.Kind == ModelEventKind.Adopted, modelEvent.At, modelEvent.Detail);
+                nodes[key] = new NodeServing(node, serving, modelEvent.Kind == ModelEventKind.Adopted, modelEvent.At, modelEvent.Detail, modelEvent.Product);
             }
         }
         Tell(new ModelEventArrived(modelEvent));
+    }
+
+    /// <summary>
+    /// The most maps held: one for each anomaly and review item the console can hold, and as many again for maps that
+    /// arrive before their result (they are published together, on different topics). The oldest goes first.
+    /// </summary>
+    public int MapCapacity => 2 * (options.RecentAnomalies + options.ReviewQueue);
+
+    /// <summary>A map from the anomaly-maps topic; a frame id already held is replaced (a re-delivery).</summary>
+    public void AddMap(ConsoleMap map)
+    {
+        lock (gate)
+        {
+            if (!maps.ContainsKey(map.FrameId)) mapOrder.Enqueue(map.FrameId);
+            maps[map.FrameId] = map;
+            while (mapOrder.Count > MapCapacity) maps.Remove(mapOrder.Dequeue());
+        }
+        Tell(new MapArrived(map.FrameId));
+    }
+
+    /// <summary>The map of <paramref name="frameId"/>, if the console holds it.</summary>
+    public ConsoleMap? FindMap(string frameId)
+    {
+        lock (gate) return maps.GetValueOrDefault(frameId);
+    }
+
+    /// <summary>Maps held now.</summary>
+    public int MapsHeld
+    {
+        get
+        {
+            lock (gate) return maps.Count;
+        }
     }
 
     /// <summary>A message on one of the console's topics that it could not read (counted, shown on the health page).</summary>
@@ -165,7 +207,7 @@ public sealed class ConsoleFeed
             var versions = window.GroupBy(entry => entry.Version, StringComparer.Ordinal)
                 .Select(group => new VersionSeen(group.Key, group.Count(), group.Max(entry => entry.At)))
                 .OrderByDescending(seen => seen.LastAt).ToArray();
-            return new ConsoleSnapshot([.. anomalies], [.. review], [.. modelEvents], [.. nodes.Values.OrderBy(node => node.Node, StringComparer.Ordinal)],
+            return new ConsoleSnapshot([.. anomalies], [.. review], [.. modelEvents], [.. nodes.Values.OrderBy(node => node.Node, StringComparer.Ordinal).ThenBy(node => node.Product, StringComparer.Ordinal)],
                 versions, cameras, resultsRead, unreadable);
         }
     }

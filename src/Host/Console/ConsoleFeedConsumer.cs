@@ -7,8 +7,8 @@ namespace Pipeline.Host.OperatorConsole;
 
 /// <summary>
 /// Fills the <see cref="ConsoleFeed"/> from Kafka on a thread of its own (never an actor's): the anomalies topic (the
-/// live page), the results topic (review queue, rates, versions seen) and the model-events topic (refit outcomes, what
-/// each node serves), in the console's own consumer group (<see cref="ConsoleOptions.GroupFor"/>). Anomalies and results
+/// live page), the results topic (review queue, rates, versions seen), the anomaly-maps topic (the maps drawn over the
+/// frames) and the model-events topic (refit outcomes, what each node serves), in the console's own consumer group (<see cref="ConsoleOptions.GroupFor"/>). Anomalies and results
 /// continue from the group's committed offsets (committed every few seconds: the console shows what arrives, not the
 /// whole history); a new group starts at the earliest. The model-events topic is small (a few events per refit or swap)
 /// and is read from its beginning at every start, so that what each node serves survives a restart of the console.
@@ -41,8 +41,8 @@ internal sealed class ConsoleFeedConsumer(ConsoleFeed feed, ConsoleKafka kafka, 
                 assigned.Select(partition => partition.Topic == topics.ModelEvents
                     ? new TopicPartitionOffset(partition, Offset.Beginning)
                     : new TopicPartitionOffset(partition, Offset.Unset))));
-            consumer.Subscribe([topics.Anomalies, topics.Results, topics.ModelEvents]);
-            log.LogInformation("Console reads {Anomalies}, {Results} and {ModelEvents} in consumer group {Group}", topics.Anomalies, topics.Results, topics.ModelEvents, kafka.Options.ConsumerGroup);
+            consumer.Subscribe([topics.Anomalies, topics.Results, topics.ModelEvents, topics.AnomalyMaps]);
+            log.LogInformation("Console reads {Anomalies}, {Results}, {Maps} and {ModelEvents} in consumer group {Group}", topics.Anomalies, topics.Results, topics.AnomalyMaps, topics.ModelEvents, kafka.Options.ConsumerGroup);
             var lastCommit = DateTime.UtcNow;
             while (!stopping.IsCancellationRequested)
             {
@@ -58,7 +58,7 @@ internal sealed class ConsoleFeedConsumer(ConsoleFeed feed, ConsoleKafka kafka, 
 
                 if (message?.Message is not null)
                 {
-                    Read(message.Topic, message.Message.Value);
+                    Read(message.Topic, message.Message);
                     if (message.Topic != topics.ModelEvents) consumer.StoreOffset(message);
                 }
 
@@ -78,12 +78,18 @@ internal sealed class ConsoleFeedConsumer(ConsoleFeed feed, ConsoleKafka kafka, 
         }
     }
 
-    private void Read(string topic, byte[]? value)
+    private void Read(string topic, Message<string, byte[]> message)
     {
         var topics = kafka.Options.Topics;
+        var value = message.Value;
         try
         {
-            if (topic == topics.ModelEvents) feed.AddModelEvent(InspectionEvents.DeserializeModelEvent(value));
+            if (topic == topics.AnomalyMaps)
+            {
+                if (InspectionEvents.ReadMapMessage(message) is { } map) feed.AddMap(new ConsoleMap(map.FrameId, map.Png, map.Peak, map.RegionLevel));
+                else feed.CountUnreadable();
+            }
+            else if (topic == topics.ModelEvents) feed.AddModelEvent(InspectionEvents.DeserializeModelEvent(value));
             else if (topic == topics.Anomalies) feed.AddAnomaly(InspectionEvents.DeserializeInspectionResult(value));
             else feed.AddResult(InspectionEvents.DeserializeInspectionResult(value));
         }

@@ -20,6 +20,7 @@ namespace Pipeline.Host.OperatorConsole;
 /// <item><c>GET /console/assets/{name}</c>: the page's script and style.</item>
 /// <item><c>GET /console/state</c> and <c>GET /console/events</c> (server-sent events): the feed (viewer).</item>
 /// <item><c>GET /console/frames/{partition}/{offset}?frame_id=</c>: a frame's image from the frames topic (viewer).</item>
+/// <item><c>GET /console/maps/{frameId}</c>: a frame's anomaly map (grayscale PNG) from the console's bounded store of the anomaly-maps topic (viewer).</item>
 /// <item><c>POST /console/labels</c>: an operator's verdict on a frame, to the labels topic (operator).</item>
 /// <item><c>GET /console/health</c>: cluster members, frames/s and anomaly rate per camera, lag (viewer).</item>
 /// <item><c>POST /console/logout</c>: forgets the cookie.</item>
@@ -47,7 +48,7 @@ internal sealed class ConsoleRoutes(
     };
 
     public IReadOnlyList<string> Paths { get; } =
-        ["/", "/console/assets/{name}", "/console/state", "/console/events", "/console/frames/{partition}/{offset}", "/console/labels", "/console/health", "/console/me", "/console/logout"];
+        ["/", "/console/assets/{name}", "/console/state", "/console/events", "/console/frames/{partition}/{offset}", "/console/maps/{frameId}", "/console/labels", "/console/health", "/console/me", "/console/logout"];
 
     public void Map(WebApplication app)
     {
@@ -59,6 +60,13 @@ internal sealed class ConsoleRoutes(
         app.MapGet("/console/state", () => Results.Json(View(feed.Snapshot()), Json)).RequireAuthorization(HttpAuthentication.Viewer);
         app.MapGet("/console/events", EventsAsync).RequireAuthorization(HttpAuthentication.Viewer);
         app.MapGet("/console/frames/{partition:int}/{offset:long}", FrameAsync).RequireAuthorization(HttpAuthentication.Viewer);
+        app.MapGet("/console/maps/{frameId}", (string frameId, HttpContext context) =>
+        {
+            context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            return feed.FindMap(frameId) is { } map
+                ? Results.Bytes(map.Png, InspectionEvents.MapContentType)
+                : Results.Json(new { error = $"the console holds no anomaly map of frame {frameId} (none was made, or it is older than the {feed.MapCapacity} maps kept)" }, statusCode: StatusCodes.Status404NotFound);
+        }).RequireAuthorization(HttpAuthentication.Viewer);
         app.MapPost("/console/labels", LabelAsync).RequireAuthorization(HttpAuthentication.Operator);
         app.MapGet("/console/health", HealthAsync).RequireAuthorization(HttpAuthentication.Viewer);
         app.MapGet("/console/me", (HttpContext context) => Results.Json(new
@@ -143,6 +151,7 @@ internal sealed class ConsoleRoutes(
                     AnomalyArrived a => ("anomaly", (object)View(a.Item)),
                     ReviewArrived r => ("review", View(r.Item)),
                     ModelEventArrived m => ("model_event", View(m.Event)),
+                    MapArrived m => ("map", FindMapView(m.FrameId)),
                     _ => ("unknown", new object()),
                 };
                 await SendAsync(response, name, data, cancellation);
@@ -223,7 +232,11 @@ internal sealed class ConsoleRoutes(
         }, Json);
     }
 
-    private static object View(ConsoleSnapshot snapshot) => new
+    private object FindMapView(string frameId) => feed.FindMap(frameId) is { } map
+        ? new { frame_id = frameId, peak = map.Peak, region_level = map.RegionLevel }
+        : new { frame_id = frameId, peak = 0.0, region_level = 0.0 };
+
+    private object View(ConsoleSnapshot snapshot) => new
     {
         anomalies = snapshot.Anomalies.Select(View),
         review = snapshot.Review.Select(View),
@@ -233,10 +246,11 @@ internal sealed class ConsoleRoutes(
         cameras = snapshot.Cameras,
     };
 
-    private static object View(ConsoleItem item) => new
+    private object View(ConsoleItem item) => new
     {
         frame_id = item.Result.FrameId,
         camera_id = item.Result.CameraId,
+        product = item.Result.Product,
         score = item.Result.Score,
         threshold = item.Result.Threshold,
         verdict = item.Result.Verdict,
@@ -244,12 +258,15 @@ internal sealed class ConsoleRoutes(
         captured_at = item.Result.CapturedAt,
         source_partition = item.Result.SourcePartition,
         source_offset = item.Result.SourceOffset,
+        regions = item.Result.Regions,
+        has_map = feed.FindMap(item.Result.FrameId) is not null,
         seen_at = item.SeenAt,
     };
 
     private static object View(ModelEvent e) => new
     {
         kind = e.Kind,
+        product = e.Product,
         version = e.Version,
         previous_version = e.PreviousVersion,
         detail = e.Detail,

@@ -19,7 +19,7 @@ public sealed class EventFormatException : PipelineInputException
 /// <see cref="LabelFeedback"/>, <see cref="ModelEvent"/>) are written and read: snake_case, enums as snake_case text, times as
 /// ISO 8601, and a <c>schema_version</c> a reader checks before anything else.
 /// </summary>
-public static class InspectionEvents
+public static partial class InspectionEvents
 {
     /// <summary>Content type of the JSON events, in their <c>content-type</c> header.</summary>
     public const string JsonContentType = "application/json";

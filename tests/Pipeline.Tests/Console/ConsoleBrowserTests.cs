@@ -30,6 +30,12 @@ public sealed partial class ConsoleBrowserTests(StayingDemo demo) : IClassFixtur
         Assert.True(cookie.GetProperty("http_only").GetBoolean());
         Assert.Equal("Strict", cookie.GetProperty("same_site").GetString());
         Assert.True(seen.GetProperty("anomaly_with_image").GetProperty("width").GetInt32() > 0, seen.ToString());
+        // An anomaly's map over its image: painted, with a box for every region of its result (an anomalous frame has one at least).
+        var map = seen.GetProperty("map_drawn");
+        Assert.True(map.GetProperty("painted_pixels").GetInt32() > 0, map.ToString());
+        Assert.True(map.GetProperty("regions_in_result").GetInt32() >= 1, map.ToString());
+        Assert.Equal(map.GetProperty("regions_in_result").GetInt32(), map.GetProperty("region_boxes").GetInt32());
+        Assert.Equal("default", map.GetProperty("product").GetString());
         var labelled = seen.GetProperty("labelled").GetProperty("frame_id").GetString()!;
         Assert.StartsWith("sent:", seen.GetProperty("labelled").GetProperty("said").GetString());
         Assert.Equal(0, seen.GetProperty("viewer_label_buttons_enabled").GetInt32());

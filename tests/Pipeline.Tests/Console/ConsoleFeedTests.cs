@@ -81,6 +81,37 @@ public sealed class ConsoleFeedTests
     }
 
     [Fact]
+    public void Each_product_of_a_node_serves_its_own_version()
+    {
+        var feed = new ConsoleFeed(new ConsoleOptions(), clock);
+        ModelEvent Adopted(string product, string version) => new() { Kind = ModelEventKind.Adopted, Product = product, Version = version, Node = "scoring-1", Detail = "", At = clock.GetUtcNow() };
+
+        feed.AddModelEvent(Adopted("bracket-a", "v2"));
+        feed.AddModelEvent(Adopted("gasket-b", "v1"));
+        feed.AddModelEvent(Adopted("bracket-a", "v3"));
+
+        Assert.Equal([("bracket-a", "v3"), ("gasket-b", "v1")], feed.Snapshot().Nodes.Select(node => (node.Product, node.Version)));
+    }
+
+    [Fact]
+    public async Task Maps_are_kept_by_frame_id_up_to_their_bound_the_oldest_going_first_and_a_listening_page_is_told()
+    {
+        var feed = new ConsoleFeed(new ConsoleOptions { RecentAnomalies = 2, ReviewQueue = 1 }, clock); // 2 × (2 + 1) = 6 maps
+        using var leave = new CancellationTokenSource();
+        var changes = feed.Listen(leave.Token);
+
+        for (var i = 1; i <= 7; i++) feed.AddMap(new ConsoleMap($"f{i}", [(byte)i], Peak: i, RegionLevel: 0.5));
+        feed.AddMap(new ConsoleMap("f7", [70], Peak: 70, RegionLevel: 0.5)); // a re-delivery replaces, and keeps its place
+
+        Assert.Equal(6, feed.MapCapacity);
+        Assert.Equal(6, feed.MapsHeld);
+        Assert.Null(feed.FindMap("f1"));
+        Assert.Equal([2], feed.FindMap("f2")!.Png);
+        Assert.Equal(70, feed.FindMap("f7")!.Peak);
+        Assert.Equal("f1", Assert.IsType<MapArrived>(await changes.ReadAsync()).FrameId);
+    }
+
+    [Fact]
     public async Task A_listening_page_is_told_of_new_anomalies_and_review_items_but_not_of_repeats()
     {
         var feed = new ConsoleFeed(new ConsoleOptions(), clock);

@@ -45,7 +45,7 @@ public sealed class ConsoleNode : IAsyncLifetime
             [$"{KafkaOptions.SectionName}:BootstrapServers"] = Kafka.BootstrapServers,
             [$"{KafkaOptions.SectionName}:ConsumerGroup"] = "ingest",
         };
-        foreach (var (name, topic) in new[] { ("Frames", Topics.Frames), ("Results", Topics.Results), ("Anomalies", Topics.Anomalies), ("DeadLetter", Topics.DeadLetter), ("Labels", Topics.Labels), ("ModelEvents", Topics.ModelEvents) })
+        foreach (var (name, topic) in new[] { ("Frames", Topics.Frames), ("Results", Topics.Results), ("Anomalies", Topics.Anomalies), ("DeadLetter", Topics.DeadLetter), ("Labels", Topics.Labels), ("ModelEvents", Topics.ModelEvents), ("AnomalyMaps", Topics.AnomalyMaps) })
             settings[$"{TopicNames.SectionName}:{name}"] = topic;
         foreach (var (key, value) in TestKafka.QuickGroups) settings[$"{KafkaOptions.SectionName}:Extra:{key}"] = value;
         var port = TestNodes.FreePort();
@@ -83,6 +83,13 @@ public sealed class ConsoleNode : IAsyncLifetime
     {
         using var producer = KafkaClients.CreateProducer(ClientOptions("scoring"), "scoring", PipelineTopic.Results);
         foreach (var topic in Topics.DestinationsOf(result)) await producer.ProduceAsync(topic, InspectionEvents.ToMessage(result));
+    }
+
+    /// <summary>Puts a frame's anomaly map on the anomaly-maps topic, as ingest does with the frame's result.</summary>
+    public async Task PublishMapAsync(string camera, string frameId, byte[] png, double peak, double regionLevel)
+    {
+        using var producer = KafkaClients.CreateProducer(ClientOptions("scoring"), "scoring", PipelineTopic.AnomalyMaps);
+        await producer.ProduceAsync(Topics.AnomalyMaps, InspectionEvents.ToMapMessage(camera, frameId, png, peak, regionLevel));
     }
 
     public async Task DisposeAsync()

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Maps;
 using Pipeline.Tests.Cluster;
 using Xunit;
 
@@ -33,6 +34,7 @@ public sealed class ConsoleRoutesTests(ConsoleNode node) : IClassFixture<Console
     [InlineData("GET", "/console/events")]
     [InlineData("GET", "/console/health")]
     [InlineData("GET", "/console/frames/0/0?frame_id=x")]
+    [InlineData("GET", "/console/maps/x")]
     [InlineData("POST", "/console/labels")]
     public async Task Without_credentials_the_console_answers_401(string method, string path)
     {
@@ -139,6 +141,24 @@ public sealed class ConsoleRoutesTests(ConsoleNode node) : IClassFixture<Console
         Assert.Equal(image, await frame.Content.ReadAsByteArrayAsync());
         using var other = await http.GetAsync($"/console/frames/{at.Partition.Value}/{at.Offset.Value}?frame_id=someone-else");
         Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_frames_anomaly_map_from_its_topic_is_served_to_a_viewer_and_an_unknown_one_is_404()
+    {
+        using var http = node.Client(node.Token(AccessRoles.Viewer));
+        var png = AnomalyMapImages.ToGrayscalePng(new AnomalyMap(2, 2, [0, 1, 0.5f, 0]), 8, new FrameSize(16, 16));
+
+        await node.PublishMapAsync("camera-1", "mapped-1", png, peak: 1, regionLevel: 0.5);
+
+        await TestNodes.WaitUntilAsync(async () => (await http.GetAsync("/console/maps/mapped-1")).IsSuccessStatusCode, Patience,
+            () => Task.FromResult("the console never served the map published for frame mapped-1"));
+        using var map = await http.GetAsync("/console/maps/mapped-1");
+        Assert.Equal("image/png", map.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(png, await map.Content.ReadAsByteArrayAsync());
+        using var unknown = await http.GetAsync("/console/maps/never-mapped");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("no anomaly map of frame never-mapped", await unknown.Content.ReadAsStringAsync());
     }
 
     [Fact]

@@ -2,7 +2,7 @@
 // own endpoints for everything else. Every text from the server goes in with textContent, never as HTML.
 "use strict";
 
-const state = { me: { role: "viewer", subject: "" }, anomalies: new Map(), review: new Map(), events: [], nodes: [], versionsSeen: [] };
+const state = { me: { role: "viewer", subject: "" }, anomalies: new Map(), review: new Map(), events: [], nodes: [], versionsSeen: [], products: ["default"], product: "default" };
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function isOperator() { return state.me.role === "operator"; }
@@ -68,18 +68,82 @@ function card(item, kind) {
   const scale = Math.max(item.score, item.threshold) * 1.25 || 1;
   $(".fill", node).style.width = `${Math.min(100, (item.score / scale) * 100)}%`;
   $(".mark", node).style.left = `${(item.threshold / scale) * 100}%`;
+  $(".product", node).textContent = item.product ?? "default";
   $(".version", node).textContent = `model ${item.model_version}`;
   $(".time", node).textContent = time(item.captured_at);
   const image = $("img", node);
   image.src = `/console/frames/${item.source_partition}/${item.source_offset}?frame_id=${encodeURIComponent(item.frame_id)}`;
   image.alt = `frame ${item.frame_id}`;
   image.addEventListener("error", () => { $(".image-note", node).textContent = "image no longer on the frames topic"; });
+  $("figure", node).addEventListener("click", () => { const over = $(".map", node); if (node.dataset.map === "drawn") over.hidden = !over.hidden; });
   for (const button of node.querySelectorAll(".actions button")) {
     button.disabled = !isOperator();
     button.title = isOperator() ? "" : "labels need an operator's login";
     button.addEventListener("click", () => label(item, button.dataset.label, node));
   }
   return node;
+}
+
+// The map is a grayscale PNG in the frame's aspect (255 = the map's peak): drawn red over the frame, more opaque where
+// the frame looks more anomalous, with the result's regions (in the frame's own pixels) boxed on top.
+async function drawMap(node, item) {
+  if (node.dataset.map === "drawing" || node.dataset.map === "drawn") return;
+  node.dataset.map = "drawing";
+  const frame = $("img", node);
+  const heat = new Image();
+  heat.src = `/console/maps/${encodeURIComponent(item.frame_id)}`;
+  try {
+    await Promise.all([loaded(frame), loaded(heat)]);
+  } catch {
+    node.dataset.map = "";
+    $(".image-note", node).textContent = "anomaly map not available";
+    return;
+  }
+  const side = frame.clientWidth || 128;
+  const scale = Math.min(side / frame.naturalWidth, side / frame.naturalHeight);
+  const [width, height] = [frame.naturalWidth * scale, frame.naturalHeight * scale];
+  const [left, top] = [(side - width) / 2, (side - height) / 2];
+  const tint = document.createElement("canvas");
+  [tint.width, tint.height] = [heat.naturalWidth, heat.naturalHeight];
+  const paint = tint.getContext("2d");
+  paint.drawImage(heat, 0, 0);
+  const pixels = paint.getImageData(0, 0, tint.width, tint.height);
+  for (let i = 0; i < pixels.data.length; i += 4) {
+    const value = pixels.data[i];
+    pixels.data.set([255, Math.max(0, 160 - value), 0, Math.round(value * 0.6)], i);
+  }
+  paint.putImageData(pixels, 0, 0);
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [side, side];
+  canvas.getContext("2d").drawImage(tint, left, top, width, height);
+  const over = $(".map", node);
+  over.replaceChildren(canvas);
+  for (const region of item.regions ?? []) {
+    const box = document.createElement("div");
+    box.className = "region";
+    box.title = `region ${region.width}×${region.height} px at ${region.x},${region.y}, peak ${region.peak.toFixed(3)}`;
+    Object.assign(box.style, { left: `${left + region.x * scale}px`, top: `${top + region.y * scale}px`, width: `${Math.max(2, region.width * scale)}px`, height: `${Math.max(2, region.height * scale)}px` });
+    over.appendChild(box);
+  }
+  over.hidden = false;
+  node.dataset.map = "drawn";
+  $(".image-note", node).textContent = `anomaly map, ${(item.regions ?? []).length} region(s)`;
+}
+
+function loaded(image) {
+  if (image.complete && image.naturalWidth > 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    image.addEventListener("load", resolve, { once: true });
+    image.addEventListener("error", reject, { once: true });
+  });
+}
+
+function mapArrived(frameId) {
+  const item = state.anomalies.get(frameId) ?? state.review.get(frameId);
+  if (!item) return; // its result has not come yet: the snapshot or the card will say has_map
+  item.has_map = true;
+  const node = [...document.querySelectorAll(".card")].find(card => card.dataset.frameId === frameId);
+  if (node) drawMap(node, item);
 }
 
 function addItem(item, kind, atTop) {
@@ -90,6 +154,7 @@ function addItem(item, kind, atTop) {
   $(".empty", list)?.remove();
   const node = card(item, kind);
   if (atTop) list.prepend(node); else list.appendChild(node);
+  if (item.has_map) drawMap(node, item); // once in the page: a lazy image loads only there
   $(kind === "review" ? "#review-count" : "#anomaly-count").textContent = String(map.size);
 }
 
@@ -115,7 +180,7 @@ async function label(item, verdict, node) {
 async function refreshTraining() {
   const box = $("#training");
   try {
-    const s = await call("GET", "/training/status");
+    const s = await call("GET", `/training/status${productQuery()}`);
     const last = s.last_refit ? ` Last refit: ${s.last_refit.published ? "published " + s.last_refit.version : "rejected"} (${s.last_refit.summary}).` : "";
     box.textContent = `Training holds ${s.good_samples} good and ${s.defect_samples} defect samples; ${s.new_good_samples} new good since the last refit toward the next. Serving ${s.current_version ?? "nothing"}${s.refitting ? "; a refit is running" : ""}.${last}`;
   } catch (error) {
@@ -127,7 +192,8 @@ async function refreshTraining() {
 async function refreshModels() {
   const body = $("#versions tbody");
   try {
-    const registry = await call("GET", "/models");
+    await refreshProducts();
+    const registry = await call("GET", `/models${productQuery()}`);
     body.replaceChildren();
     for (const model of [...registry.versions].reverse()) {
       const row = document.createElement("tr");
@@ -145,7 +211,7 @@ async function refreshModels() {
       promote.className = "operator promote";
       promote.textContent = "Promote";
       promote.disabled = !isOperator() || model.version === registry.current;
-      promote.addEventListener("click", () => modelAction(`Promote ${model.version} to current? The scoring nodes will swap to it.`, "POST", `/models/${encodeURIComponent(model.version)}/promote`));
+      promote.addEventListener("click", () => modelAction(`Promote ${model.version} of ${state.product} to current? The scoring nodes will swap to it.`, "POST", `/models/${encodeURIComponent(model.version)}/promote${productQuery()}`));
       cell(row, promote);
       body.appendChild(row);
     }
@@ -159,6 +225,23 @@ async function refreshModels() {
   renderNodes();
   renderEvents();
 }
+
+// Products: the registry's list when the node has one (GET /products); the page acts on the product chosen.
+function productQuery() { return state.product === "default" ? "" : `?product=${encodeURIComponent(state.product)}`; }
+
+async function refreshProducts() {
+  try {
+    const listed = await call("GET", "/products");
+    state.products = listed.products.map(p => p.product);
+  } catch { state.products = ["default"]; }
+  if (!state.products.includes(state.product)) state.product = state.products[0] ?? "default";
+  const select = $("#product");
+  select.replaceChildren(...state.products.map(name => { const o = document.createElement("option"); o.value = o.textContent = name; return o; }));
+  select.value = state.product;
+  $("#product-choice").hidden = state.products.length < 2;
+}
+
+$("#product").addEventListener("change", event => { state.product = event.target.value; refreshModels(); refreshTraining(); });
 
 async function modelAction(question, method, path) {
   if (!confirm(question)) return;
@@ -174,8 +257,8 @@ async function modelAction(question, method, path) {
   refreshTraining();
 }
 
-$("#refit").addEventListener("click", () => modelAction("Refit the flow now on the labelled good samples? The validation gate decides whether it is published.", "POST", "/training/refit"));
-$("#rollback").addEventListener("click", () => modelAction("Roll back to the previous version? The scoring nodes will swap to it.", "POST", "/models/rollback"));
+$("#refit").addEventListener("click", () => modelAction(`Refit the flow now on the labelled good samples of ${state.product}? The validation gate decides whether it is published.`, "POST", `/training/refit${productQuery()}`));
+$("#rollback").addEventListener("click", () => modelAction(`Roll back to the previous version of ${state.product}? The scoring nodes will swap to it.`, "POST", `/models/rollback${productQuery()}`));
 
 function renderNodes() {
   const body = $("#nodes tbody");
@@ -183,12 +266,13 @@ function renderNodes() {
   for (const node of state.nodes) {
     const row = document.createElement("tr");
     cell(row, node.node);
+    cell(row, node.product ?? "default");
     cell(row, node.version);
     cell(row, time(node.at));
     cell(row, tag(node.adopted ? "adopted" : "refused"));
     body.appendChild(row);
   }
-  if (state.nodes.length === 0) { const row = document.createElement("tr"); cell(row, "no adoption reported yet").colSpan = 4; body.appendChild(row); }
+  if (state.nodes.length === 0) { const row = document.createElement("tr"); cell(row, "no adoption reported yet").colSpan = 5; body.appendChild(row); }
   $("#versions-seen").textContent = state.versionsSeen.length
     ? "In the results of the last minute: " + state.versionsSeen.map(v => `${v.version} (${v.results} results, last ${time(v.last_at)})`).join(", ")
     : "No results in the last minute.";
@@ -201,6 +285,7 @@ function renderEvents() {
     const row = document.createElement("tr");
     cell(row, time(e.at));
     cell(row, tag(e.kind.replace("_", " "), e.kind));
+    cell(row, e.product ?? "default");
     cell(row, e.version);
     cell(row, e.node ?? "");
     cell(row, e.detail, "detail");
@@ -271,6 +356,7 @@ function connect() {
   });
   feed.addEventListener("anomaly", message => addItem(JSON.parse(message.data), "anomaly", true));
   feed.addEventListener("review", message => addItem(JSON.parse(message.data), "review", true));
+  feed.addEventListener("map", message => mapArrived(JSON.parse(message.data).frame_id));
   feed.addEventListener("model_event", message => {
     state.events.unshift(JSON.parse(message.data));
     refreshState();

@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Pipeline.Shared.Kafka;
+
+/// <summary>An anomaly map as read back from the anomaly-maps topic (<see cref="InspectionEvents.ToMapMessage"/>).</summary>
+/// <param name="Png">The 8-bit grayscale PNG: 0 is a map value of 0, 255 is <paramref name="Peak"/>.</param>
+public sealed record AnomalyMapMessage(string FrameId, byte[] Png, double Peak, double RegionLevel);
+
+public static partial class InspectionEvents
+{
+    /// <summary>
+    /// Reads a message of the anomaly-maps topic; null when it is not one (no <c>frame-id</c>, not <c>image/png</c>,
+    /// an empty value, or peak and region level that are not numbers).
+    /// </summary>
+    public static AnomalyMapMessage? ReadMapMessage(Message<string, byte[]> message)
+    {
+        if (message.Value is not { Length: > 0 } png) return null;
+        if (Header(message.Headers, FrameHeaderNames.FrameId) is not { Length: > 0 } frameId) return null;
+        if (Header(message.Headers, FrameHeaderNames.ContentType) != MapContentType) return null;
+        if (!TryNumber(Header(message.Headers, MapPeakHeader), out var peak) || !TryNumber(Header(message.Headers, RegionLevelHeader), out var level)) return null;
+        return new AnomalyMapMessage(frameId, png, peak, level);
+
+        static bool TryNumber(string? text, out double value) =>
+            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+    }
+
+    private static string? Header(Headers? headers, string name)
+    {
+        if (headers is null || !headers.TryGetLastBytes(name, out var bytes)) return null;
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+}
