@@ -50,10 +50,10 @@ async function swapVersion(browser) {
   await page.locator("#model-action", { hasText: "current version is now" }).waitFor();
   const said = await page.locator("#model-action").textContent();
   const [, current, was] = /current version is now (\S+) \(was (\S+)\)/.exec(said);
-  await page.waitForFunction(version => [...document.querySelectorAll("#nodes tbody tr")].some(row => row.cells[1]?.textContent === version), current);
+  await page.waitForFunction(version => [...document.querySelectorAll("#nodes tbody tr")].some(row => row.cells[2]?.textContent === version), current);
   await page.locator("#versions tbody tr[data-version] .tag.current").first().waitFor();
   if (screenshots) await shoot(page, `console-models-after-${swap.replace(":", "-")}`);
-  process.stdout.write(JSON.stringify({ said, current, was, dialogs, serving: await page.locator("#nodes tbody tr").evaluateAll(rows => rows.map(r => r.cells[1].textContent)) }) + "\n");
+  process.stdout.write(JSON.stringify({ said, current, was, dialogs, serving: await page.locator("#nodes tbody tr").evaluateAll(rows => rows.map(r => r.cells[2].textContent)) }) + "\n");
   await context.close();
 }
 

@@ -57,7 +57,7 @@ public sealed partial class ConsoleBrowserTests(StayingDemo demo) : IClassFixtur
         var rolledBack = await ConsoleBrowser.RunAsync(["--operator-url", demo.OperatorUrl, "--swap", "rollback", "--screenshots", screenshots], Patience);
         var (older, newer) = (rolledBack.GetProperty("current").GetString()!, rolledBack.GetProperty("was").GetString()!);
         Assert.NotEqual(newer, older);
-        Assert.Contains("Roll back to the previous version?", rolledBack.GetProperty("dialogs")[0].GetString());
+        Assert.Contains("Roll back to the previous version of default?", rolledBack.GetProperty("dialogs")[0].GetString());
         Assert.Equal(older, await ScoredByAsync(kafka, "after-rollback", image, demo.Process));
         var promoted = await ConsoleBrowser.RunAsync(["--operator-url", demo.OperatorUrl, "--swap", $"promote:{newer}"], Patience);
         Assert.Equal(newer, promoted.GetProperty("current").GetString());
