@@ -78,18 +78,19 @@ internal sealed class ModelRegistryRoutes(IOptions<ContinuousTrainingOptions> op
         var (product, problem) = ProductQuery.Resolve(context, Root, Catalog);
         if (problem is not null) return problem;
         var who = context.User.FindFirst(AccessTokens.SubjectClaim)?.Value ?? "?";
+        if (product != ProductName.Default) action += $" of product {product}";
         var registry = ModelRegistry.Open(Root, product!);
         var before = registry.Current?.Version;
         try
         {
             if (change(registry) is not { } current)
                 return Results.Json(new { error = $"the registry of product {product} has no such version; it has {string.Join(", ", registry.List().Select(model => model.Version).DefaultIfEmpty("none"))}" }, statusCode: StatusCodes.Status404NotFound);
-            log.LogInformation("Model registry: {Action} of product {Product} by {Subject} over HTTP; current version {Current} (was {Before})", action, product, who, current.Version, before ?? "none");
+            log.LogInformation("Model registry: {Action} by {Subject} over HTTP; current version {Current} (was {Before})", action, who, current.Version, before ?? "none");
             return Results.Json(new { product, current = current.Version, was = before });
         }
         catch (PipelineInputException e)
         {
-            log.LogWarning("Model registry: {Action} of product {Product} by {Subject} over HTTP refused: {Problem}", action, product, who, e.Message);
+            log.LogWarning("Model registry: {Action} by {Subject} over HTTP refused: {Problem}", action, who, e.Message);
             return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status409Conflict);
         }
     }
