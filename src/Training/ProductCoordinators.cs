@@ -33,6 +33,9 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
 {
     private const string ProductsPollTimer = "products-poll";
 
+    /// <summary>Frames whose label named a product, remembered until their sample comes (the oldest forgotten first).</summary>
+    private const int LabelledFramesKept = 10_000;
+
     /// <summary>How long <see cref="GetCurrentModels"/> waits for each coordinator (one importing its initial model answers after the import).</summary>
     private static readonly TimeSpan GatherPatience = TimeSpan.FromSeconds(30);
 
@@ -45,6 +48,8 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly SortedDictionary<string, IActorRef> coordinators = new(StringComparer.Ordinal);
     private readonly HashSet<string> stopped = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> productOfLabelledFrame = new(StringComparer.Ordinal);
+    private readonly Queue<string> labelledFrames = new();
     private IDisposable? labels;
 
     public ProductCoordinators(
@@ -127,10 +132,15 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
         Receive<Terminated>(Stopped);
     }
 
-    /// <summary>Each product's samples to its own coordinator; those of a product it does not know are dropped, with a warning.</summary>
+    /// <summary>
+    /// Each product's samples to its own coordinator (a sample whose frame's label named a product is that product's);
+    /// those of a product it does not know are dropped, with a warning.
+    /// </summary>
     private void Collect(CollectSamples batch)
     {
-        foreach (var samples in batch.Samples.GroupBy(sample => sample.Product, StringComparer.Ordinal))
+        var labelled = batch.Samples.Select(sample =>
+            productOfLabelledFrame.Remove(sample.FrameId, out var named) && named != sample.Product ? sample with { Product = named } : sample);
+        foreach (var samples in labelled.GroupBy(sample => sample.Product, StringComparer.Ordinal))
         {
             if (coordinators.TryGetValue(samples.Key, out var coordinator)) coordinator.Tell(new CollectSamples(samples.ToArray()), Sender);
             else log.Warning("{0} sample(s) dropped: {1}", samples.Count(), Unknown(samples.Key));
@@ -158,15 +168,21 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
 
     /// <summary>
     /// A label from the labels topic, published to every scoring node: with the product it names (that product's store
-    /// gets the sample), or without one (the product of the frame's features decides). A label naming a product the
-    /// training node does not know is dropped.
+    /// gets the sample: the frame is remembered until its sample comes back), or without one (the product of the frame's
+    /// features decides). A label naming a product the training node does not know is dropped.
     /// </summary>
     private void Labelled(LabelFeedback label)
     {
-        if (label.Product is { } product && !coordinators.ContainsKey(product))
+        if (label.Product is { } product)
         {
-            log.Warning("The label of frame {0} is dropped: {1}", label.FrameId, Unknown(product));
-            return;
+            if (!coordinators.ContainsKey(product))
+            {
+                log.Warning("The label of frame {0} is dropped: {1}", label.FrameId, Unknown(product));
+                return;
+            }
+            if (productOfLabelledFrame.TryAdd(label.FrameId, product)) labelledFrames.Enqueue(label.FrameId);
+            else productOfLabelledFrame[label.FrameId] = product;
+            while (labelledFrames.Count > LabelledFramesKept) productOfLabelledFrame.Remove(labelledFrames.Dequeue());
         }
         mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label, label.Product)));
     }

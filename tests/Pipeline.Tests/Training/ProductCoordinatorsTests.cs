@@ -101,11 +101,11 @@ public sealed class ProductCoordinatorsTests : Akka.TestKit.Xunit2.TestKit, IDis
     }
 
     [Fact]
-    public void A_label_goes_out_with_the_product_it_names_and_one_naming_an_unknown_product_is_dropped()
+    public async Task A_label_goes_out_with_the_product_it_names_its_sample_goes_to_that_products_store_and_one_naming_an_unknown_product_is_dropped()
     {
         var mediator = CreateTestProbe();
         Action<LabelFeedback>? onLabel = null;
-        Start(Configured(BracketA), mediator, labels: callback =>
+        var training = Start(Configured(BracketA), mediator, labels: callback =>
         {
             onLabel = callback;
             return new Nothing();
@@ -119,6 +119,11 @@ public sealed class ProductCoordinatorsTests : Akka.TestKit.Xunit2.TestKit, IDis
 
         Assert.Equal(new FrameLabelled("frame-1", FrameLabel.Good, BracketA), Label(mediator));
         Assert.Equal(new FrameLabelled("frame-3", FrameLabel.Good, null), Label(mediator)); // frame-2's never went out
+
+        // The scoring node that kept the frames' features sends their samples (as the product it scored them for).
+        training.Tell(new CollectSamples([Sample("frame-1"), Sample("frame-3")]));
+        Assert.Equal(1, (await training.Ask<TrainingStatus>(new GetTrainingStatus(BracketA), Patience)).GoodSamples);
+        Assert.Equal(1, (await training.Ask<TrainingStatus>(GetTrainingStatus.Instance, Patience)).GoodSamples);
 
         static FrameLabelled Label(Akka.TestKit.TestProbe mediator) =>
             (FrameLabelled)mediator.FishForMessage<Publish>(p => p.Topic == TrainingTopics.FrameLabels, Patience).Message;
