@@ -204,7 +204,7 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
     private void Ensure(string product)
     {
         if (coordinators.ContainsKey(product) || stopped.Contains(product)) return;
-        var coordinator = Context.ActorOf(TrainingCoordinator.Props(options, refit, events, mediator, startLabels: null, product), $"product-{product}");
+        var coordinator = Context.ActorOf(TrainingCoordinator.Props(options, refit, events, mediator, product), $"product-{product}");
         Context.Watch(coordinator);
         coordinators[product] = coordinator;
         if (product != ProductName.Default) log.Info("Training of product {0} started (its registry {1})", product, ModelRegistry.FolderOf(options.RegistryPath!, product));

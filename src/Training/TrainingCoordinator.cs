@@ -35,8 +35,6 @@ public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 /// a file it keeps open;</item>
 /// <item>notices a current version changed by <c>pipeline models promote|rollback</c> (it polls the registry) and
 /// announces it;</item>
-/// <item>passes labels from the labels topic on to every scoring node (<see cref="TrainingTopics.FrameLabels"/>) when it
-/// reads them itself (<c>startLabels</c>; the training singleton reads them once for every product instead);</item>
 /// <item>imports <see cref="ContinuousTrainingOptions.InitialModelPath"/> into an empty registry at start (the default
 /// product's only), on a pool thread, keeping every request in its stash until the import is done.</item>
 /// </list>
@@ -60,7 +58,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private readonly Func<RefitJob, CancellationToken, RefitResult> refit;
     private readonly IModelEventSink events;
     private readonly IActorRef mediator;
-    private readonly Func<Action<LabelFeedback>, IDisposable>? startLabels;
     private readonly string storePath;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly List<IActorRef> refitWaiters = [];
@@ -69,7 +66,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private readonly Dictionary<string, Task<SafeFileHandle>> servedFiles = new(StringComparer.Ordinal);
     private ModelRegistry registry = null!;
     private SampleStore? store;
-    private IDisposable? labels;
     private ModelAnnouncement? announced;
     private int newGoodSamples;
     private bool refitting;
@@ -80,7 +76,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Func<RefitJob, CancellationToken, RefitResult> refit,
         IModelEventSink events,
         IActorRef mediator,
-        Func<Action<LabelFeedback>, IDisposable>? startLabels,
         string product)
     {
         Product = ProductName.Require(product, "product");
@@ -89,7 +84,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         this.refit = refit;
         this.events = events;
         this.mediator = mediator;
-        this.startLabels = startLabels;
         storage = new StorageWork(Self);
 
         Opening();
@@ -106,16 +100,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     /// <param name="refit">Runs one refit (on a pool thread); the product's is <c>FlowRefit</c>.</param>
     /// <param name="events">Where model events go (the model-events topic).</param>
     /// <param name="mediator">The distributed pub-sub mediator (<c>DistributedPubSub.Get(system).Mediator</c>).</param>
-    /// <param name="startLabels">Starts reading the labels topic, calling back per label; null to not read labels.</param>
     /// <param name="product">The product it works for (<see cref="ProductName.Default"/>: the configured folders themselves).</param>
     public static Props Props(
         ContinuousTrainingOptions options,
         Func<RefitJob, CancellationToken, RefitResult> refit,
         IModelEventSink events,
         IActorRef mediator,
-        Func<Action<LabelFeedback>, IDisposable>? startLabels = null,
         string product = ProductName.Default) =>
-        Akka.Actor.Props.Create(() => new TrainingCoordinator(options, refit, events, mediator, startLabels, product));
+        Akka.Actor.Props.Create(() => new TrainingCoordinator(options, refit, events, mediator, product));
 
     protected override void PreStart()
     {
@@ -129,8 +121,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         });
         Timers.StartPeriodicTimer(RegistryPollTimer, PollRegistry.Instance, options.RegistryPoll);
         if (options.RefitIntervalMinutes > 0) Timers.StartPeriodicTimer(RefitTimer, RefitTick.Instance, options.RefitInterval);
-        var self = Self;
-        labels = startLabels?.Invoke(label => self.Tell(label));
     }
 
     /// <summary>Until the store and registry are open: everything waits in the stash.</summary>
@@ -168,7 +158,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Receive<CollectSamples>(Collect);
         Receive<SamplesStored>(Stored);
         Receive<RequestRefit>(request => Refit(request.Requester, Sender));
-        Receive<GetCurrentModels>(_ => Sender.Tell(new CurrentModelsAre(announced is null ? [] : [announced])));
         Receive<RefitTick>(_ => { if (newGoodSamples > 0) Refit("schedule", ActorRefs.Nobody); });
         Receive<RefitSnapshot>(StartRefit);
         Receive<RefitCompleted>(Completed);
@@ -178,7 +167,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Receive<FetchModelChunk>(ServeChunk);
         Receive<ServedFileUnavailable>(unavailable => { if (servedFiles.GetValueOrDefault(unavailable.Version) == unavailable.Opening) servedFiles.Remove(unavailable.Version); });
         Receive<ModelAdoptionReport>(Adoption);
-        Receive<LabelFeedback>(label => mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label, label.Product))));
         Receive<GetTrainingStatus>(_ =>
         {
             // Read after the samples queued before this question are stored, so that the answer counts them.
@@ -205,7 +193,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     protected override void PostStop()
     {
         stopping.Cancel();
-        labels?.Dispose();
         foreach (var waiter in refitWaiters) waiter.Tell(new RefitFinished(false, null, "The training node stopped before the refit finished.", Product));
         foreach (var opening in servedFiles.Values) CloseWhenOpened(opening);
         servedFiles.Clear();
