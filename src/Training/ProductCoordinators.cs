@@ -139,7 +139,7 @@ public sealed class ProductCoordinators : ReceiveActor, IWithTimers, IWithUnboun
     private void Collect(CollectSamples batch)
     {
         var labelled = batch.Samples.Select(sample =>
-            productOfLabelledFrame.Remove(sample.FrameId, out var named) && named != sample.Product ? sample with { Product = named } : sample);
+            productOfLabelledFrame.Remove(sample.FrameId, out var named) && named != sample.Product ? sample with { Product = named } : sample).ToArray();
         foreach (var samples in labelled.GroupBy(sample => sample.Product, StringComparer.Ordinal))
         {
             if (coordinators.TryGetValue(samples.Key, out var coordinator)) coordinator.Tell(new CollectSamples(samples.ToArray()), Sender);
