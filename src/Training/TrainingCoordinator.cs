@@ -5,6 +5,7 @@ using Akka.Event;
 using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Training;
 using Pipeline.Training.Kafka;
 using Pipeline.Training.Registry;
@@ -12,14 +13,15 @@ using Pipeline.Training.Samples;
 
 namespace Pipeline.Training;
 
-/// <summary>What a refit works on: the serving model and a snapshot of the stored samples.</summary>
-public sealed record RefitJob(ModelArtifact Serving, IReadOnlyList<FeatureSample> Good, IReadOnlyList<FeatureSample> Defects);
+/// <summary>What a refit works on: the serving model of <paramref name="Product"/> and a snapshot of that product's stored samples.</summary>
+public sealed record RefitJob(ModelArtifact Serving, IReadOnlyList<FeatureSample> Good, IReadOnlyList<FeatureSample> Defects, string Product = ProductName.Default);
 
 /// <summary>A refit's outcome: a model that passed the validation gate (not yet published), or none, with one sentence saying why.</summary>
 public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 
 /// <summary>
-/// The training side of continuous learning, a cluster singleton on the training role:
+/// The training side of continuous learning for one product (<see cref="Product"/>), a child of the training singleton
+/// (<see cref="ProductCoordinators"/>), which owns one per product and routes to it:
 /// <list type="bullet">
 /// <item>stores the known-good (and labelled defect) feature samples scoring nodes send, in the persisted
 /// <see cref="SampleStore"/>;</item>
@@ -33,10 +35,12 @@ public sealed record RefitResult(ModelArtifact? Accepted, string Summary);
 /// a file it keeps open;</item>
 /// <item>notices a current version changed by <c>pipeline models promote|rollback</c> (it polls the registry) and
 /// announces it;</item>
-/// <item>passes labels from the labels topic on to every scoring node (<see cref="TrainingTopics.FrameLabels"/>);</item>
-/// <item>imports <see cref="ContinuousTrainingOptions.InitialModelPath"/> into an empty registry at start, on a pool
-/// thread, keeping every request in its stash until the import is done.</item>
+/// <item>imports <see cref="ContinuousTrainingOptions.InitialModelPath"/> into an empty registry at start (the default
+/// product's only), on a pool thread, keeping every request in its stash until the import is done.</item>
 /// </list>
+/// Its registry is <c>ModelRegistry.Open(RegistryPath, product)</c> and its sample store
+/// <see cref="SampleStore.FolderOf"/>: the default product's are the configured folders themselves, as before products.
+/// Every announcement, reply and model event names the product.
 /// Threading: no file is read or written on the actor's thread. The sample store and the registry's small files are
 /// worked on by <see cref="StorageWork"/> (one piece at a time, in order, its outcomes coming back as messages); the
 /// store is opened there at start, while every request waits in the stash.
@@ -54,7 +58,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private readonly Func<RefitJob, CancellationToken, RefitResult> refit;
     private readonly IModelEventSink events;
     private readonly IActorRef mediator;
-    private readonly Func<Action<LabelFeedback>, IDisposable>? startLabels;
+    private readonly string storePath;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly List<IActorRef> refitWaiters = [];
     private readonly CancellationTokenSource stopping = new();
@@ -62,7 +66,6 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     private readonly Dictionary<string, Task<SafeFileHandle>> servedFiles = new(StringComparer.Ordinal);
     private ModelRegistry registry = null!;
     private SampleStore? store;
-    private IDisposable? labels;
     private ModelAnnouncement? announced;
     private int newGoodSamples;
     private bool refitting;
@@ -73,13 +76,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Func<RefitJob, CancellationToken, RefitResult> refit,
         IModelEventSink events,
         IActorRef mediator,
-        Func<Action<LabelFeedback>, IDisposable>? startLabels)
+        string product)
     {
+        Product = ProductName.Require(product, "product");
+        storePath = SampleStore.FolderOf(options.SampleStorePath!, Product);
         this.options = options;
         this.refit = refit;
         this.events = events;
         this.mediator = mediator;
-        this.startLabels = startLabels;
         storage = new StorageWork(Self);
 
         Opening();
@@ -89,33 +93,34 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     public IStash Stash { get; set; } = null!;
 
+    /// <summary>Whose samples, registry and refits these are.</summary>
+    public string Product { get; }
+
     /// <param name="options">Validated training options (paths, triggers).</param>
     /// <param name="refit">Runs one refit (on a pool thread); the product's is <c>FlowRefit</c>.</param>
     /// <param name="events">Where model events go (the model-events topic).</param>
     /// <param name="mediator">The distributed pub-sub mediator (<c>DistributedPubSub.Get(system).Mediator</c>).</param>
-    /// <param name="startLabels">Starts reading the labels topic, calling back per label; null to not read labels.</param>
+    /// <param name="product">The product it works for (<see cref="ProductName.Default"/>: the configured folders themselves).</param>
     public static Props Props(
         ContinuousTrainingOptions options,
         Func<RefitJob, CancellationToken, RefitResult> refit,
         IModelEventSink events,
         IActorRef mediator,
-        Func<Action<LabelFeedback>, IDisposable>? startLabels = null) =>
-        Akka.Actor.Props.Create(() => new TrainingCoordinator(options, refit, events, mediator, startLabels));
+        string product = ProductName.Default) =>
+        Akka.Actor.Props.Create(() => new TrainingCoordinator(options, refit, events, mediator, product));
 
     protected override void PreStart()
     {
-        var (registryPath, storePath) = (options.RegistryPath!, options.SampleStorePath!);
+        var (registryPath, samplesPath, product) = (options.RegistryPath!, storePath, Product);
         var (goodPerCamera, defects) = (options.GoodSamplesPerCamera, options.DefectSamples);
         storage.Run(() =>
         {
-            var opened = ModelRegistry.Open(registryPath);
-            var samples = SampleStore.Open(storePath, goodPerCamera, defects, out var skipped);
+            var opened = ModelRegistry.Open(registryPath, product);
+            var samples = SampleStore.Open(samplesPath, goodPerCamera, defects, out var skipped);
             return new StorageOpened(opened, samples, skipped, opened.Current);
         });
         Timers.StartPeriodicTimer(RegistryPollTimer, PollRegistry.Instance, options.RegistryPoll);
         if (options.RefitIntervalMinutes > 0) Timers.StartPeriodicTimer(RefitTimer, RefitTick.Instance, options.RefitInterval);
-        var self = Self;
-        labels = startLabels?.Invoke(label => self.Tell(label));
     }
 
     /// <summary>Until the store and registry are open: everything waits in the stash.</summary>
@@ -124,9 +129,9 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Receive<StorageOpened>(opened =>
         {
             (registry, store) = (opened.Registry, opened.Store);
-            if (opened.SkippedSlots > 0) log.Warning("The sample store skipped {0} damaged sample slot(s) in {1}", opened.SkippedSlots, options.SampleStorePath);
-            log.Info("Training: {0} known-good and {1} defect samples in {2}; registry {3}", store.GoodCount, store.DefectCount, options.SampleStorePath, registry.Root);
-            if (opened.Current is null && options.InitialModelPath is { } initial)
+            if (opened.SkippedSlots > 0) log.Warning("The sample store skipped {0} damaged sample slot(s) in {1}", opened.SkippedSlots, storePath);
+            log.Info("Training of product {0}: {1} known-good and {2} defect samples in {3}; registry {4}", Product, store.GoodCount, store.DefectCount, storePath, registry.Root);
+            if (opened.Current is null && Product == ProductName.Default && options.InitialModelPath is { } initial)
             {
                 // Reading, sealing and writing hundreds of MB takes seconds: on a pool thread, while everything that comes
                 // meanwhile waits in the stash (nobody is told "no model" in the meantime).
@@ -142,7 +147,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         });
         Receive<StorageFailed>(failed =>
         {
-            log.Error(failed.Error, "The training singleton cannot open its sample store {0} or registry {1}: {2}; it stops", options.SampleStorePath, options.RegistryPath, failed.Error.Message);
+            log.Error(failed.Error, "The training of product {0} cannot open its sample store {1} or registry {2}: {3}; it stops", Product, storePath, ModelRegistry.FolderOf(options.RegistryPath!, Product), failed.Error.Message);
             Context.Stop(Self);
         });
         ReceiveAny(_ => Stash.Stash());
@@ -162,14 +167,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         Receive<FetchModelChunk>(ServeChunk);
         Receive<ServedFileUnavailable>(unavailable => { if (servedFiles.GetValueOrDefault(unavailable.Version) == unavailable.Opening) servedFiles.Remove(unavailable.Version); });
         Receive<ModelAdoptionReport>(Adoption);
-        Receive<LabelFeedback>(label => mediator.Tell(new Publish(TrainingTopics.FrameLabels, new FrameLabelled(label.FrameId, label.Label))));
         Receive<GetTrainingStatus>(_ =>
         {
             // Read after the samples queued before this question are stored, so that the answer counts them.
             var (replyTo, samples) = (Sender, store!);
             storage.Run(() => new StatusRead(replyTo, samples.GoodCount, samples.DefectCount));
         });
-        Receive<StatusRead>(read => read.ReplyTo.Tell(new TrainingStatus(announced?.Version, read.GoodSamples, read.DefectSamples, newGoodSamples, refitting, lastRefit)));
+        Receive<StatusRead>(read => read.ReplyTo.Tell(new TrainingStatus(announced?.Version, read.GoodSamples, read.DefectSamples, newGoodSamples, refitting, lastRefit, Product)));
         Receive<StorageFailed>(failed => ExceptionDispatchInfo.Capture(failed.Error).Throw());
     }
 
@@ -189,8 +193,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
     protected override void PostStop()
     {
         stopping.Cancel();
-        labels?.Dispose();
-        foreach (var waiter in refitWaiters) waiter.Tell(new RefitFinished(false, null, "The training node stopped before the refit finished."));
+        foreach (var waiter in refitWaiters) waiter.Tell(new RefitFinished(false, null, "The training node stopped before the refit finished.", Product));
         foreach (var opening in servedFiles.Values) CloseWhenOpened(opening);
         servedFiles.Clear();
         if (store is { } samples) storage.Run(samples.Dispose);
@@ -201,21 +204,23 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         var samples = store!;
         storage.Run(() =>
         {
-            var (newGood, refusals) = (0, new List<string>());
+            var (newGood, kept, refusals) = (0, 0, new List<string>());
             foreach (var sample in batch.Samples)
             {
                 var admission = samples.Add(sample, out var refusal);
                 if (admission == SampleAdmission.Refused) refusals.Add(refusal!);
                 else if (sample.Label == FrameLabel.Good) newGood++;
+                if (admission is SampleAdmission.Stored or SampleAdmission.Replaced) kept++;
             }
             samples.Flush();
-            return new SamplesStored(newGood, refusals);
+            return new SamplesStored(kept, batch.Samples.Count - kept - refusals.Count, newGood, refusals);
         });
     }
 
     private void Stored(SamplesStored stored)
     {
-        foreach (var refusal in stored.Refusals) log.Warning("Sample refused: {0}", refusal);
+        foreach (var refusal in stored.Refusals) log.Warning("Sample of product {0} refused: {1}", Product, refusal);
+        TrainingMetrics.SamplesOffered(Product, stored.Kept, stored.Passed, stored.Refusals.Count);
         newGoodSamples += stored.NewGoodSamples;
         if (options.RefitEveryNewSamples > 0 && newGoodSamples >= options.RefitEveryNewSamples && !refitting)
             Refit($"{newGoodSamples} new samples", ActorRefs.Nobody);
@@ -236,15 +241,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         if (snapshot.Serving is not { } serving)
         {
             refitting = false;
-            Finish(new RefitFinished(false, null, "No model is serving yet (the registry is empty): import one with 'pipeline models import' first."));
+            Finish(new RefitFinished(false, null, $"No model of product {Product} is serving yet (its registry is empty): import one with 'pipeline models import{ProductOption}' first.", Product));
             return;
         }
-        log.Info("Refit of {0} asked by {1}: {2} known-good and {3} defect samples", serving.Version, snapshot.Requester, snapshot.Good.Count, snapshot.Defects.Count);
+        log.Info("Refit of {0} {1} asked by {2}: {3} known-good and {4} defect samples", Product, serving.Version, snapshot.Requester, snapshot.Good.Count, snapshot.Defects.Count);
         newGoodSamples = 0; // the snapshot holds every sample counted so far: their outcomes came before it
-        var (reg, token) = (registry, stopping.Token);
+        var (reg, token, product) = (registry, stopping.Token, Product);
         Task.Run(() =>
             {
-                var result = refit(new RefitJob(reg.Load(serving.Version), snapshot.Good, snapshot.Defects), token);
+                var result = refit(new RefitJob(reg.Load(serving.Version), snapshot.Good, snapshot.Defects, product), token);
                 if (result.Accepted is not { } accepted) return new RefitCompleted(serving.Version, null, result.Summary);
                 var published = reg.Publish(accepted, $"refit of {serving.Version} on {snapshot.Good.Count} samples", makeCurrent: true);
                 return new RefitCompleted(serving.Version, published, result.Summary);
@@ -257,16 +262,16 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         refitting = false;
         if (completed.Published is { } published)
         {
-            log.Info("Refit published {0} (was {1}): {2}", published.Version, completed.Serving, completed.Summary);
-            events.Publish(new ModelEvent { Kind = ModelEventKind.Published, Version = published.Version, PreviousVersion = completed.Serving, Detail = completed.Summary, At = DateTimeOffset.UtcNow });
+            log.Info("Refit of {0} published {1} (was {2}): {3}", Product, published.Version, completed.Serving, completed.Summary);
+            events.Publish(new ModelEvent { Kind = ModelEventKind.Published, Product = Product, Version = published.Version, PreviousVersion = completed.Serving, Detail = completed.Summary, At = DateTimeOffset.UtcNow });
             Announce(new RegistryRead(published, External: false)); // made current by the publication
-            Finish(new RefitFinished(true, published.Version, completed.Summary));
+            Finish(new RefitFinished(true, published.Version, completed.Summary, Product));
         }
         else
         {
-            log.Warning("Refit of {0} rejected; {0} keeps serving: {1}", completed.Serving, completed.Summary);
-            events.Publish(new ModelEvent { Kind = ModelEventKind.Rejected, Version = completed.Serving, Detail = completed.Summary, At = DateTimeOffset.UtcNow });
-            Finish(new RefitFinished(false, null, completed.Summary));
+            log.Warning("Refit of {0} {1} rejected; {1} keeps serving: {2}", Product, completed.Serving, completed.Summary);
+            events.Publish(new ModelEvent { Kind = ModelEventKind.Rejected, Product = Product, Version = completed.Serving, Detail = completed.Summary, At = DateTimeOffset.UtcNow });
+            Finish(new RefitFinished(false, null, completed.Summary, Product));
         }
     }
 
@@ -290,10 +295,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         var current = read.Current;
         if (current is null || (announced is not null && announced.Version == current.Version && announced.Sha256 == current.Sha256)) return;
         var previous = announced?.Version;
-        announced = new ModelAnnouncement(current.Version, current.Sha256, current.SizeBytes);
-        log.Info("Current model is {0} ({1} bytes, SHA-256 {2}…); announcing it to the scoring nodes", current.Version, current.SizeBytes, current.Sha256[..12]);
+        announced = new ModelAnnouncement(current.Version, current.Sha256, current.SizeBytes, Product);
+        log.Info("Current model of product {0} is {1} ({2} bytes, SHA-256 {3}…); announcing it to the scoring nodes", Product, current.Version, current.SizeBytes, current.Sha256[..12]);
         if (read.External && previous is not null)
-            events.Publish(new ModelEvent { Kind = ModelEventKind.CurrentChanged, Version = current.Version, PreviousVersion = previous, Detail = $"the registry's current version changed from {previous} to {current.Version}", At = DateTimeOffset.UtcNow });
+            events.Publish(new ModelEvent { Kind = ModelEventKind.CurrentChanged, Product = Product, Version = current.Version, PreviousVersion = previous, Detail = $"the registry's current version changed from {previous} to {current.Version}", At = DateTimeOffset.UtcNow });
         mediator.Tell(new Publish(TrainingTopics.ModelVersions, announced));
     }
 
@@ -311,7 +316,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
         }
         catch (Shared.PipelineInputException e)
         {
-            replyTo.Tell(new ModelChunkUnavailable(request.Version, e.Message));
+            replyTo.Tell(new ModelChunkUnavailable(request.Version, e.Message, Product));
             return;
         }
         if (!servedFiles.TryGetValue(request.Version, out var opening))
@@ -323,23 +328,23 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
             }
             servedFiles[request.Version] = opening = Task.Run(() => File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete));
         }
-        var (self, length, version) = (Self, Math.Clamp(request.Length, 1, options.ModelChunkBytes), request.Version);
+        var (self, length, version, product) = (Self, Math.Clamp(request.Length, 1, options.ModelChunkBytes), request.Version, Product);
         opening.ContinueWith(opened =>
             {
                 if (!opened.IsCompletedSuccessfully)
                 {
                     self.Tell(new ServedFileUnavailable(version, opening));
-                    return (object)new ModelChunkUnavailable(version, $"its file cannot be read ({opened.Exception?.GetBaseException().Message})");
+                    return (object)new ModelChunkUnavailable(version, $"its file cannot be read ({opened.Exception?.GetBaseException().Message})", product);
                 }
                 var handle = opened.Result;
                 var total = RandomAccess.GetLength(handle);
-                if (request.Offset < 0 || request.Offset > total) return new ModelChunkUnavailable(version, $"offset {request.Offset} is outside its {total} bytes");
+                if (request.Offset < 0 || request.Offset > total) return new ModelChunkUnavailable(version, $"offset {request.Offset} is outside its {total} bytes", product);
                 var bytes = new byte[(int)Math.Min(length, total - request.Offset)];
                 var read = 0;
                 while (read < bytes.Length) read += RandomAccess.Read(handle, bytes.AsSpan(read), request.Offset + read);
-                return new ModelChunk(version, request.Offset, total, bytes);
+                return new ModelChunk(version, request.Offset, total, bytes, product);
             }, CancellationToken.None, TaskContinuationOptions.DenyChildAttach, TaskScheduler.Default)
-            .PipeTo(replyTo, failure: error => new ModelChunkUnavailable(version, $"its file cannot be read ({error.GetBaseException().Message})"));
+            .PipeTo(replyTo, failure: error => new ModelChunkUnavailable(version, $"its file cannot be read ({error.GetBaseException().Message})", product));
     }
 
     private static void CloseWhenOpened(Task<SafeFileHandle> opening) =>
@@ -347,11 +352,12 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     private void Adoption(ModelAdoptionReport report)
     {
-        if (report.Adopted) log.Info("Node {0} serves {1}", report.Node, report.Version);
-        else log.Warning("Node {0} refused {1} and keeps its old model: {2}", report.Node, report.Version, report.Reason);
+        if (report.Adopted) log.Info("Node {0} serves {1} {2}", report.Node, Product, report.Version);
+        else log.Warning("Node {0} refused {1} {2} and keeps its old model: {3}", report.Node, Product, report.Version, report.Reason);
         events.Publish(new ModelEvent
         {
             Kind = report.Adopted ? ModelEventKind.Adopted : ModelEventKind.Refused,
+            Product = Product,
             Version = report.Version,
             Node = report.Node,
             Detail = report.Reason ?? "serving",
@@ -361,7 +367,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers, IWithUnboun
 
     private sealed record StorageOpened(ModelRegistry Registry, SampleStore Store, int SkippedSlots, RegisteredModel? Current);
 
-    private sealed record SamplesStored(int NewGoodSamples, IReadOnlyList<string> Refusals);
+    /// <summary>What <c>pipeline models import</c> needs to name this product (nothing for the default one).</summary>
+    private string ProductOption => Product == ProductName.Default ? "" : $" --product {Product}";
+
+    private sealed record SamplesStored(int Kept, int Passed, int NewGoodSamples, IReadOnlyList<string> Refusals);
 
     private sealed record StatusRead(IActorRef ReplyTo, int GoodSamples, int DefectSamples);
 

@@ -13,6 +13,7 @@ using Pipeline.Host.Security;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Progress;
 using Pipeline.Shared.Training;
 using Pipeline.Training;
@@ -23,8 +24,8 @@ using AkkaClusterSingletonOptions = Akka.Cluster.Hosting.ClusterSingletonOptions
 namespace Pipeline.Host.Hosting;
 
 /// <summary>
-/// The training role on a node: its validated options, the <see cref="TrainingCoordinator"/> as a cluster singleton on
-/// the training role (with a proxy on every node that has training or scoring), distributed pub-sub, and the HTTP
+/// The training role on a node: its validated options, the training singleton (<see cref="ProductCoordinators"/>, one
+/// <see cref="TrainingCoordinator"/> per product) as a cluster singleton on the training role (with a proxy on every node that has training or scoring), distributed pub-sub, and the HTTP
 /// routes <c>POST /training/refit</c> (operator) and <c>GET /training/status</c> (viewer), and those of the model
 /// registry (<see cref="ModelRegistryRoutes"/>), and the operator console (<see cref="OperatorConsoleServices"/>, docs/console.md).
 /// </summary>
@@ -71,6 +72,7 @@ public static class TrainingRole
 
     private static Props CoordinatorProps(ActorSystem system, Akka.DependencyInjection.IDependencyResolver resolver)
     {
+        var catalog = ProductsOf(resolver);
         var options = resolver.GetService<IOptions<ContinuousTrainingOptions>>().Value;
         var refitOptions = resolver.GetService<IOptions<RefitOptions>>().Value;
         var kafka = resolver.GetService<IOptions<KafkaOptions>>().Value;
@@ -78,8 +80,9 @@ public static class TrainingRole
         var events = new ModelEventsPublisher(kafka, loggers.CreateLogger<ModelEventsPublisher>());
         system.RegisterOnTermination(events.Dispose);
         var refitLog = loggers.CreateLogger<TrainingCoordinator>();
-        return TrainingCoordinator.Props(
+        return ProductCoordinators.Props(
             options,
+            catalog,
             (job, cancellation) => Refit(job, refitOptions, refitLog, cancellation),
             events,
             DistributedPubSub.Get(system).Mediator,
@@ -90,9 +93,9 @@ public static class TrainingRole
     private static RefitResult Refit(RefitJob job, RefitOptions options, ILogger log, CancellationToken cancellation)
     {
         var outcome = FlowRefit.Run(job.Serving, job.Good, job.Defects, options, $"{job.Serving.Manifest.ModelVersion}-refit",
-            ComputeDevice.Resolve("auto"), new LoggedProgress(log), cancellation);
+            ComputeDevice.Resolve("auto"), new LoggedProgress(log, job.Product), cancellation);
         var figures = Describe(outcome.Validation);
-        TrainingMetrics.RefitFinished(outcome.IsAccepted);
+        TrainingMetrics.RefitFinished(outcome.IsAccepted, job.Product);
         return new RefitResult(outcome.Accepted, outcome.IsAccepted ? figures : $"{outcome.RejectionReason} ({figures})");
     }
 
@@ -104,21 +107,27 @@ public static class TrainingRole
                $"threshold {N(v.ServingThreshold)} → {N(v.NewThreshold)}; trained on {v.TrainingSamples} samples for {v.Epochs} epochs in {v.TrainingSeconds:0.0} s";
     }
 
-    private sealed class LoggedProgress(ILogger log) : IWorkProgressSink
+    private sealed class LoggedProgress(ILogger log, string product) : IWorkProgressSink
     {
         public void Report(WorkProgress progress)
         {
-            if (progress.Done == progress.Total || progress.Done == 0) log.LogInformation("Refit: {Stage} {Done}/{Total} {Detail}", progress.Stage, progress.Done, progress.Total, progress.Detail);
+            if (progress.Done == progress.Total || progress.Done == 0) log.LogInformation("Refit of {Product}: {Stage} {Done}/{Total} {Detail}", product, progress.Stage, progress.Done, progress.Total, progress.Detail);
         }
 
-        public void Note(string message) => log.LogInformation("Refit: {Message}", message);
+        public void Note(string message) => log.LogInformation("Refit of {Product}: {Message}", product, message);
     }
+
+    /// <summary>The configured products (the ingest side registers the catalog); only the default product where none is registered.</summary>
+    internal static ProductCatalog ProductsOf(IServiceProvider services) => services.GetService<ProductCatalog>() ?? ProductCatalog.DefaultOnly;
+
+    private static ProductCatalog ProductsOf(Akka.DependencyInjection.IDependencyResolver resolver) => resolver.GetService<ProductCatalog>() ?? ProductCatalog.DefaultOnly;
 
     /// <summary>
     /// <c>POST /training/refit</c> (operator; waits for the refit; 200 published, 409 rejected) and
-    /// <c>GET /training/status</c> (viewer).
+    /// <c>GET /training/status</c> (viewer), each for the product named by <c>?product=</c> (<see cref="ProductQuery"/>;
+    /// without it: the default product).
     /// </summary>
-    private sealed class TrainingRoutes(ActorRegistry registry, ILogger<TrainingRoutes> log) : IHttpRoutes
+    private sealed class TrainingRoutes(ActorRegistry registry, IOptions<ContinuousTrainingOptions> options, IServiceProvider services, ILogger<TrainingRoutes> log) : IHttpRoutes
     {
         public IReadOnlyList<string> Paths { get; } = ["/training/refit", "/training/status"];
 
@@ -126,19 +135,24 @@ public static class TrainingRole
         {
             app.MapPost("/training/refit", async (HttpContext context, CancellationToken cancellation) =>
             {
+                var (product, problem) = ProductQuery.Resolve(context, options.Value.RegistryPath!, ProductsOf(services));
+                if (problem is not null) return problem;
                 var who = context.User.FindFirst(AccessTokens.SubjectClaim)?.Value ?? "?";
-                log.LogInformation("Refit requested over HTTP by {Subject}", who);
+                log.LogInformation("Refit of product {Product} requested over HTTP by {Subject}", product, who);
                 var training = await registry.GetAsync<TrainingSingleton>(cancellation);
-                var finished = await training.Ask<RefitFinished>(new RequestRefit($"http ({who})"), RefitPatience, cancellation);
-                return Results.Json(new { published = finished.Published, version = finished.Version, summary = finished.Summary },
+                var finished = await training.Ask<RefitFinished>(new RequestRefit($"http ({who})", product!), RefitPatience, cancellation);
+                return Results.Json(new { product = finished.Product, published = finished.Published, version = finished.Version, summary = finished.Summary },
                     statusCode: finished.Published ? StatusCodes.Status200OK : StatusCodes.Status409Conflict);
             }).RequireAuthorization(HttpAuthentication.Operator);
-            app.MapGet("/training/status", async (CancellationToken cancellation) =>
+            app.MapGet("/training/status", async (HttpContext context, CancellationToken cancellation) =>
             {
+                var (product, problem) = ProductQuery.Resolve(context, options.Value.RegistryPath!, ProductsOf(services));
+                if (problem is not null) return problem;
                 var training = await registry.GetAsync<TrainingSingleton>(cancellation);
-                var status = await training.Ask<TrainingStatus>(GetTrainingStatus.Instance, TimeSpan.FromSeconds(10), cancellation);
+                var status = await training.Ask<TrainingStatus>(new GetTrainingStatus(product!), TimeSpan.FromSeconds(10), cancellation);
                 return Results.Json(new
                 {
+                    product = status.Product,
                     current_version = status.CurrentVersion,
                     good_samples = status.GoodSamples,
                     defect_samples = status.DefectSamples,

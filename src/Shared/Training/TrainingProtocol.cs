@@ -63,7 +63,9 @@ public sealed record ModelChunkUnavailable(string Version, string Reason, string
 public sealed record ModelAdoptionReport(string Node, string Version, bool Adopted, string? Reason, string Product = ProductName.Default);
 
 /// <summary>A label that came after its frame was scored (from the labels topic), published to every scoring node.</summary>
-public sealed record FrameLabelled(string FrameId, FrameLabel Label);
+/// <param name="Product">The product the label names (<c>LabelFeedback.Product</c>): the sample goes to that product's store;
+/// null when the label names none (then the product of the frame's features decides).</param>
+public sealed record FrameLabelled(string FrameId, FrameLabel Label, string? Product = null);
 
 /// <summary>Asks for a refit now (<c>pipeline refit</c>); the answer is <see cref="RefitFinished"/> once it has run.</summary>
 /// <param name="Requester">Who asked, for the log ("cli", "schedule", …).</param>

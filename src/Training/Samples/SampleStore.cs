@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 using Pipeline.Shared;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Training;
 
 namespace Pipeline.Training.Samples;
@@ -77,6 +78,14 @@ public sealed class SampleStore : IDisposable
     /// <summary>Samples stored per camera (good ones).</summary>
     public IReadOnlyDictionary<string, int> GoodPerCameraCounts =>
         reservoirs.Values.Where(r => r.Label == FrameLabel.Good).ToDictionary(r => r.CameraId, r => r.Samples.Count);
+
+    /// <summary>
+    /// The folder of <paramref name="product"/>'s store under the configured sample store folder <paramref name="root"/>:
+    /// the folder itself for <see cref="ProductName.Default"/> (a deployment without products keeps its store), else
+    /// <c>products/&lt;name&gt;/</c> inside it. Each product's samples refit that product's flow only.
+    /// </summary>
+    public static string FolderOf(string root, string product) =>
+        ProductName.Require(product, "product") == ProductName.Default ? root : Path.Combine(root, "products", product);
 
     /// <summary>
     /// Opens the store in <paramref name="folder"/> (creating it), reading back what an earlier run stored. Slots that

@@ -60,6 +60,63 @@ public sealed class ControlCommandTests(SecuredTrainingNode node) : IClassFixtur
     }
 
     [Fact]
+    public async Task Products_lists_every_product_with_its_versions_to_a_viewer()
+    {
+        using var anonymous = node.Client();
+        using var viewer = node.Client(node.Token(AccessRoles.Viewer));
+
+        var listed = await viewer.GetStringAsync("/products");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/products")).StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(listed);
+        var products = json.RootElement.GetProperty("products").EnumerateArray()
+            .Select(p => (p.GetProperty("product").GetString(), p.GetProperty("current").GetString(), p.GetProperty("previous").GetString(),
+                string.Join(",", p.GetProperty("versions").EnumerateArray().Select(v => v.GetString()))))
+            .ToArray();
+        Assert.Equal([(SecuredTrainingNode.Product, "v1", null, "v1"), ("default", "v2", "v1", "v1,v2")], products);
+    }
+
+    [Fact]
+    public async Task The_control_endpoints_act_on_the_product_named_by_the_query_and_refuse_an_unknown_or_invalid_one()
+    {
+        using var viewer = node.Client(node.Token(AccessRoles.Viewer));
+        using var operatorClient = node.Client(node.Token(AccessRoles.Operator));
+        var product = $"?product={SecuredTrainingNode.Product}";
+
+        using var models = System.Text.Json.JsonDocument.Parse(await viewer.GetStringAsync("/models" + product));
+        var status = System.Text.Json.JsonDocument.Parse(await viewer.GetStringAsync("/training/status" + product)).RootElement;
+        var unknown = await viewer.GetAsync("/models?product=bracket-z");
+        var invalid = await viewer.GetAsync("/training/status?product=Bracket_A");
+        var rollback = await operatorClient.PostAsync("/models/rollback" + product, null);
+
+        Assert.Equal((SecuredTrainingNode.Product, "v1"), (models.RootElement.GetProperty("product").GetString(), models.RootElement.GetProperty("current").GetString()));
+        Assert.Equal(["v1"], models.RootElement.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
+        Assert.Equal((SecuredTrainingNode.Product, "v1"), (status.GetProperty("product").GetString(), status.GetProperty("current_version").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("The training node has no product 'bracket-z'; it has bracket-a, default.", await unknown.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Contains("'Bracket_A' is not a product name", await invalid.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Conflict, rollback.StatusCode); // bracket-a has no earlier version: the default product's history is not its
+        Assert.Contains("no earlier version to roll back to (current: v1)", await rollback.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/training/refit" + product, null)).StatusCode);
+        Assert.Equal("v2", ModelRegistry.Open(Path.Combine(node.Folder.Path, "registry")).Current?.Version);
+    }
+
+    [Fact]
+    public void Models_and_refit_over_http_take_the_product()
+    {
+        var environment = new Dictionary<string, string> { ["PIPELINE_TOKEN"] = node.Token(AccessRoles.Operator) };
+
+        var list = PipelineProcess.Run(environment, "models", "list", "--url", node.Url, "--product", SecuredTrainingNode.Product);
+        var refit = PipelineProcess.Run(environment, "refit", "--url", node.Url, "--product", "bracket-z");
+
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains($"training node {node.Url} (product {SecuredTrainingNode.Product})", list.StandardOutput);
+        Assert.Contains("* v1", list.StandardOutput);
+        PipelineProcess.AssertUserError(refit, $"{node.Url} refused (404): The training node has no product 'bracket-z'", oneLine: false);
+    }
+
+    [Fact]
     public void Refit_without_a_token_says_how_to_get_one()
     {
         PipelineProcess.AssertUserError(PipelineProcess.Run(new Dictionary<string, string> { ["PIPELINE_TOKEN"] = "" }, "refit", "--url", node.Url),

@@ -19,10 +19,14 @@ namespace Pipeline.Tests.Security;
 /// <summary>
 /// A training node as production runs it, on 127.0.0.1: HTTP endpoints that need tokens signed with the key in a key
 /// directory, mutual TLS on remoting, SASL credentials for Kafka (librdkafka's mock cluster of its own, which does not
-/// take them), a registry holding v1 and v2 (current), and every log line it writes at any level, kept.
+/// take them), a registry holding v1 and v2 (current) of the default product and v1 of <see cref="Product"/>, and every
+/// log line it writes at any level, kept.
 /// </summary>
 public sealed class SecuredTrainingNode : IAsyncLifetime
 {
+    /// <summary>The product besides the default one, with a registry folder of its own and nothing configured.</summary>
+    public const string Product = "bracket-a";
+
     public TempFolder Folder { get; } = new();
     public MockKafkaCluster Kafka { get; } = MockKafkaCluster.Start(brokers: 1);
     public RecordingLoggerProvider Logs { get; } = new();
@@ -43,6 +47,7 @@ public sealed class SecuredTrainingNode : IAsyncLifetime
         var registry = ModelRegistry.Open(Path.Combine(Folder.Path, "registry"));
         registry.Publish(TinyArtifacts.Create("a", "tests", seed: 1, TinyArtifacts.Flow()), "test", makeCurrent: true);
         registry.Publish(TinyArtifacts.Create("b", "tests", seed: 2, TinyArtifacts.Flow()), "test", makeCurrent: true);
+        ModelRegistry.Open(registry.Root, Product).Publish(TinyArtifacts.Create("c", "tests", seed: 3, TinyArtifacts.Flow()), "test", makeCurrent: true);
         var topics = TestKafka.CreateTopics(Kafka, "secured", framePartitions: 1, resultPartitions: 1);
 
         var settings = new Dictionary<string, string?>(Certificates.Settings())

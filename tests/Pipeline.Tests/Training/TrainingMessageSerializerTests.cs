@@ -26,7 +26,77 @@ public sealed class TrainingMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
         new RefitFinished(true, "v4", "median 2 → 1"),
         GetTrainingStatus.Instance,
         new TrainingStatus(null, 3, 1, 2, true, null),
+        // Every message that names a product carries it (format 2).
+        new ModelAnnouncement("v1", new string('d', 64), 42, "bracket-a"),
+        new CurrentModelIs(new ModelAnnouncement("v2", new string('e', 64), 7, "bracket-a")),
+        GetCurrentModels.Instance,
+        new FetchModelChunk("v1", 4096, 1 << 20, "bracket-a"),
+        new ModelChunkUnavailable("v1", "gone", "bracket-a"),
+        new ModelAdoptionReport("akka.tcp://inspection@scoring-0:4053", "v1", true, null, "bracket-a"),
+        new FrameLabelled("frame-9", FrameLabel.Good, "bracket-a"),
+        new RequestRefit("cli", "bracket-a"),
+        new RefitFinished(false, null, "rejected", "bracket-a"),
+        new GetTrainingStatus("bracket-a"),
+        new TrainingStatus("v3", 3, 1, 2, false, new RefitFinished(true, "v3", "median 2 → 1", "bracket-a"), "bracket-a"),
     ];
+
+    [Fact]
+    public void Every_products_current_version_round_trips_in_order()
+    {
+        var answer = new CurrentModelsAre([new ModelAnnouncement("v1", new string('a', 64), 10, "bracket-a"), new ModelAnnouncement("v4", new string('b', 64), 20)]);
+
+        var copy = (CurrentModelsAre)RoundTrip(answer);
+
+        Assert.Equal(answer.Current, copy.Current);
+        Assert.Empty(((CurrentModelsAre)RoundTrip(new CurrentModelsAre([]))).Current);
+    }
+
+    [Fact]
+    public void A_sample_keeps_its_product()
+    {
+        var batch = new CollectSamples([Sample("a") with { Product = "bracket-a" }, Sample("b")]);
+
+        var copy = (CollectSamples)RoundTrip(batch);
+
+        Assert.Equal(["bracket-a", "default"], copy.Samples.Select(s => s.Product));
+    }
+
+    [Fact]
+    public void A_payload_of_format_1_from_the_release_before_products_is_read_as_the_default_products()
+    {
+        // What a node of the release before wrote: format byte 1, the fields without a product.
+        static byte[] Format1(Action<BinaryWriter> fields)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new BinaryWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true))
+            {
+                writer.Write((byte)1);
+                fields(writer);
+            }
+            return stream.ToArray();
+        }
+
+        var refit = serializer.FromBinary(Format1(w => w.Write("cli")), "RR");
+        var status = serializer.FromBinary(Format1(_ => { }), "GT");
+        var label = serializer.FromBinary(Format1(w => { w.Write("frame-1"); w.Write((byte)FrameLabel.Good); }), "FL");
+        var announcement = serializer.FromBinary(Format1(w => { w.Write("v2"); w.Write(new string('c', 64)); w.Write(99L); }), "MA");
+
+        Assert.Equal(new RequestRefit("cli", "default"), refit);
+        Assert.Equal(GetTrainingStatus.Instance, status);
+        Assert.Equal(new FrameLabelled("frame-1", FrameLabel.Good, null), label);
+        Assert.Equal(new ModelAnnouncement("v2", new string('c', 64), 99, "default"), announcement);
+    }
+
+    [Fact]
+    public void A_product_that_is_not_a_product_name_is_refused()
+    {
+        var bytes = serializer.ToBinary(new RequestRefit("cli", "bracket-a"));
+        bytes[^1] = (byte)'A'; // "bracket-A"
+
+        var error = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "RR"));
+
+        Assert.Contains("'bracket-A' is not a product name", error.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(Messages))]
