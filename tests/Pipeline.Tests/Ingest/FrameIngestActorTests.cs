@@ -230,6 +230,22 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     }
 
     [Fact]
+    public async Task A_scorer_silent_since_it_said_busy_gets_its_frames_again_after_the_scoring_timeout()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(scoringTimeoutMilliseconds: 2000), clock);
+        SendFrames(Frame("held", "camera-1"));
+
+        await AnswerAndAwaitHandled(Busy(ExpectScoreFrame("held")));
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromMilliseconds(1900)); // a sweep, before the timeout
+        Assert.False(scoring.HasMessages, "the frame was sent again before the scoring timeout");
+        clock.Advance(TimeSpan.FromMilliseconds(1100)); // the sweep at 3 s finds the scorer silent for 3 s
+
+        ExpectScoreFrame("held");
+        Assert.Equal(0, (await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).WaitingForBusyScorers);
+    }
+
+    [Fact]
     public async Task Reading_stops_only_while_the_frames_busy_scorers_refused_reach_half_the_frames_in_flight()
     {
         var options = Options();
