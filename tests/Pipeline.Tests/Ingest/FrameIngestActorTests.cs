@@ -269,6 +269,7 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     [Fact]
     public async Task Each_frame_is_prepared_at_its_products_model_size_and_its_result_names_its_product()
     {
+        using var exported = new ExportedMetrics(metrics.Meter, TimeSpan.FromMinutes(5));
         using var watcher = new InspectionStreamWatcher(kafka);
         var catalog = ProductCatalog.From(new Dictionary<string, ProductOptions> { ["bracket-a"] = new() { Cameras = ["camera-2"] } });
         StartIngest(status: Serving(true, (ProductName.Default, FrameSize), ("bracket-a", 24)), products: catalog);
@@ -287,6 +288,9 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         Assert.Equal(
             [("of-its-camera", "bracket-a"), ("of-its-header", "bracket-a"), ("of-the-default", ProductName.Default)],
             watcher.Results.Select(result => (result.FrameId, result.Product)).Order());
+        await AwaitNoFrameInFlight(); // every result acknowledged, so counted
+        var counted = await exported.ScrapeAsync("pipeline_ingest_pipeline_ingest_results_published", "product");
+        Assert.Equal([("bracket-a", 2.0), (ProductName.Default, 1.0)], counted.Select(entry => (entry.Key, entry.Value)).Order());
     }
 
     [Fact]
