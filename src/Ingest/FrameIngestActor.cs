@@ -416,13 +416,14 @@ public sealed class FrameIngestActor : ReceiveActor
         : "the default product: the frame names none and its camera is mapped to none";
 
     /// <summary>
-    /// Once a second: scoring's status is asked for until known and while frames wait for their product's model; frames
+    /// Once a second: scoring's status is asked for until it serves a model (the node is not ready before: see
+    /// <see cref="IngestStatus.FrameSize"/>) and while frames wait for their product's model; frames
     /// unanswered for too long are sent again; a scorer silent since it said busy is tried again.
     /// </summary>
     private void SweepOverdue()
     {
         var now = clock.GetUtcNow();
-        if (scoringStatus is null || waitingForModel.Count > 0) AskForStatus();
+        if (FrameSizeServed() is null || waitingForModel.Count > 0) AskForStatus();
         foreach (var scorer in busyScorers.BusySince(now - options.ScoringTimeout))
         {
             log.Warning("Scorer {0} said it was busy {1:0} s ago and has not said it has room since; sending its frames again", scorer.Path, busyScorers.BusyFor(scorer, now)!.Value.TotalSeconds);

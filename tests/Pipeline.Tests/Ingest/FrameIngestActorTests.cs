@@ -339,6 +339,28 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     }
 
     [Fact]
+    public async Task Scorings_status_is_asked_at_every_sweep_until_it_serves_a_model_even_with_no_frame_waiting()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(clock: clock, status: new ScoringNodeStatus([new ScoringStatus(false, null, null, 0, 0, "cpu")]));
+
+        // Sweeps until one asks again (the first may come before the first answer is in).
+        var deadline = DateTime.UtcNow + Patience;
+        while (!scoring.HasMessages)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "scoring was not asked again while it served no model");
+            await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(1));
+        }
+
+        scoring.ExpectMsg<GetScoringStatus>(Patience);
+        scoring.Reply(new ScoringNodeStatus([new ScoringStatus(true, "v1", FrameSize, 0, 0, "cpu")]));
+        await AwaitFrameSize(FrameSize); // what makes the node ready (/readyz)
+
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(3));
+        Assert.False(scoring.HasMessages, "scoring was asked again once it served a model and no frame waited");
+    }
+
+    [Fact]
     public async Task A_frame_a_scorer_has_no_model_for_is_dead_lettered_once_scoring_says_it_serves_none_of_its_product()
     {
         using var watcher = new InspectionStreamWatcher(kafka);
