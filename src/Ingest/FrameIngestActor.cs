@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Maps;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Ingest;
@@ -13,12 +14,15 @@ namespace Pipeline.Ingest;
 /// A node's ingest: follows every frame from the frames topic to its outcome in Kafka.
 /// <list type="number">
 /// <item>A <see cref="FrameConsumerLoop"/> reads frames on its own thread and tells them here.</item>
-/// <item>Headers and size are checked (<see cref="FrameHeaders.Parse"/>); the image is decoded and prepared at the
-/// model's frame size (<see cref="FramePreparation.Prepare"/>, the same path as <c>pipeline eval</c>) by the
-/// actor's <see cref="FrameDecodeWorkers"/>, threads of their own, never on this actor's thread nor on the thread
-/// pool the actors run on. The frame size comes from scoring (<see cref="ScoringNodeStatus.ImageSize"/>); frames wait
-/// until it is known.</item>
-/// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/>), which answers this actor.</item>
+/// <item>Headers and size are checked (<see cref="FrameHeaders.Parse"/>). The frame's product is its <c>product</c>
+/// header, else its camera's in <c>Pipeline:Products</c>, else the default one (<see cref="ProductCatalog.ProductOf"/>).
+/// The image is decoded and prepared at the frame size of that product's model (<see cref="FramePreparation.Prepare"/>,
+/// the same path as <c>pipeline eval</c>) by the actor's <see cref="FrameDecodeWorkers"/>, threads of their own, never
+/// on this actor's thread nor on the thread pool the actors run on. The sizes come from scoring
+/// (<see cref="ScoringNodeStatus.ImageSizeOf"/>); what becomes of a frame whose product scoring does not serve is
+/// <see cref="ProductReadiness.Of"/>'s to say: it waits (asked again at every sweep) or is dead-lettered
+/// (<c>unknown-product</c>, <c>no-model-for-product</c>).</item>
+/// <item>The prepared 8-bit frame goes to scoring (<see cref="ScoreFrame"/> with its product), which answers this actor.</item>
 /// <item>Outcomes are published by the <see cref="OutcomePublisher"/>, per camera in the order the frames were read:
 /// a result to the results topic (and the anomalies topic when anomalous), a frame that cannot be inspected to the
 /// dead-letter topic with its reason. Once Kafka acknowledged every message of a frame, the loop may commit its
@@ -27,8 +31,12 @@ namespace Pipeline.Ingest;
 /// <para>
 /// Failures: a frame the model failed on is sent again after a back-off, up to
 /// <see cref="IngestOptions.MaxScoringAttempts"/>, then dead-lettered; an interrupted or unanswered frame is sent
-/// again without limit (the scoring node may be restarting). <see cref="ScoringBusy"/> holds the consumer until
-/// <see cref="ScoringAvailable"/>. A publish Kafka did not acknowledge is retried after a back-off. A consumer that
+/// again without limit (the scoring node may be restarting); a frame a scorer serves no model for
+/// (<see cref="ScoringFailureKind.NoModelForProduct"/>) makes this actor ask scoring's status again and decide anew,
+/// up to <see cref="IngestOptions.MaxScoringAttempts"/> such answers. Backpressure is per scorer
+/// (<see cref="BusyScorers{TScorer, TFrame}"/>): a <see cref="ScoringBusy"/> holds only the frame that scorer refused,
+/// until that scorer's <see cref="ScoringAvailable"/>; other frames keep going, and reading stops only while the frames
+/// held reach half of <see cref="IngestOptions.MaxInFlightFrames"/>. A publish Kafka did not acknowledge is retried after a back-off. A consumer that
 /// stops on a fatal error makes this actor throw; its supervisor restarts it with back-off, and frames not yet
 /// committed are read again (at least once: a result may be published twice, with the same frame id).
 /// </para>
@@ -54,21 +62,23 @@ public sealed class FrameIngestActor : ReceiveActor
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly Func<DecodeFrame, RgbImage>? prepareFrame;
     private readonly Dictionary<long, InFlightFrame> frames = [];
-    private readonly List<InFlightFrame> waitingForFrameSize = [];
+    private readonly ProductCatalog products;
+    private readonly List<InFlightFrame> waitingForModel = [];
     private readonly Queue<InFlightFrame> waitingForDecodeWorker = new();
-    private readonly List<InFlightFrame> waitingForCapacity = [];
+    private readonly BusyScorers<IActorRef, InFlightFrame> busyScorers;
     private FrameConsumerLoop? consumer;
     private TopicProducers? producers;
     private FrameDecodeWorkers? decoders;
     private OutcomePublisher? publisher;
     private ClockTimers? timers;
     private long nextTicket;
-    private int? frameSize;
-    private bool askingForFrameSize;
-    private DateTimeOffset? scoringBusySince;
+    private ScoringNodeStatus? scoringStatus;
+    private bool askingForStatus;
+    private bool readingHeld;
 
-    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame = null)
+    public FrameIngestActor(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider clock, ConsumerStallWatch stallWatch, ProductCatalog products, Func<DecodeFrame, RgbImage>? prepareFrame = null)
     {
+        this.products = products;
         this.prepareFrame = prepareFrame;
         this.stallWatch = stallWatch;
         this.closing = closing;
@@ -78,34 +88,40 @@ public sealed class FrameIngestActor : ReceiveActor
         this.metrics = metrics;
         this.loggerFactory = loggerFactory;
         this.clock = clock;
+        busyScorers = new BusyScorers<IActorRef, InFlightFrame>(Math.Max(1, this.options.MaxInFlightFrames / 2));
 
         Receive<FrameRead>(read => Accept(read.Message));
         Receive<ConsumerStopped>(stopped => throw new IngestStoppedException($"The frames consumer stopped: {stopped.Error.Message}", stopped.Error));
         Receive<FrameDecoded>(Prepared);
         Receive<FrameUndecodable>(Unreadable);
-        Receive<ScoringNodeStatus>(LearnFrameSize);
-        Receive<Status.Failure>(_ => askingForFrameSize = false);
+        Receive<ScoringNodeStatus>(LearnModels);
+        Receive<Status.Failure>(_ => askingForStatus = false);
         Receive<FrameScored>(Scored);
         Receive<ScoringFailed>(Failed);
         Receive<ScoringBusy>(Busy);
-        Receive<ScoringAvailable>(_ => ResumeScoring());
+        Receive<ScoringAvailable>(_ => Release(Sender));
         Receive<RetryScoring>(retry => Retry(retry.Ticket));
+        Receive<DecideAgain>(again => WithFrame(again.Ticket, frame =>
+        {
+            if (frame.Outcome is null && frame.SentAt is null) StartPreparing(frame);
+        }));
         Receive<RetryPublishing>(retry => publisher!.Retry(retry));
         Receive<OutcomeAcknowledged>(Acknowledge);
         Receive<Sweep>(_ => SweepOverdue());
-        Receive<GetIngestStatus>(_ => Sender.Tell(new IngestStatus(frames.Count, frameSize, consumer?.Connected ?? false, consumer?.Lag ?? 0)));
+        Receive<GetIngestStatus>(_ => Sender.Tell(new IngestStatus(frames.Count, FrameSizeServed(), consumer?.Connected ?? false, consumer?.Lag ?? 0, busyScorers.Waiting, readingHeld)));
     }
 
     /// <param name="scoring">Where frames are scored: this node's scoring actor, or the cluster router to scoring nodes.</param>
     /// <param name="closing">Where the actor leaves the closing of its Kafka clients when it stops, for the node to wait on.</param>
     /// <param name="stallWatch">Told of the consumer's progress, for the node's health checks (the node's one; a private one when null).</param>
     /// <param name="clock">Time for the actor's timers and its consumer (the system's when null).</param>
-    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null, ConsumerStallWatch? stallWatch = null) =>
-        Props(options, kafka, scoring, metrics, loggerFactory, closing, clock, stallWatch, prepareFrame: null);
+    /// <param name="products">Which product a frame is (the node's <c>Pipeline:Products</c>); every frame the default product's when null.</param>
+    public static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock = null, ConsumerStallWatch? stallWatch = null, ProductCatalog? products = null) =>
+        Props(options, kafka, scoring, metrics, loggerFactory, closing, clock, stallWatch, prepareFrame: null, products);
 
     /// <param name="prepareFrame">Stands in for decoding and preparing on the decode workers (tests).</param>
-    internal static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock, ConsumerStallWatch? stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame) =>
-        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System), prepareFrame));
+    internal static Props Props(IngestOptions options, KafkaOptions kafka, IActorRef scoring, IngestMetrics metrics, ILoggerFactory loggerFactory, KafkaClientsClosing closing, TimeProvider? clock, ConsumerStallWatch? stallWatch, Func<DecodeFrame, RgbImage>? prepareFrame, ProductCatalog? products = null) =>
+        Akka.Actor.Props.Create(() => new FrameIngestActor(options, kafka, scoring, metrics, loggerFactory, closing, clock ?? TimeProvider.System, stallWatch ?? new ConsumerStallWatch(clock ?? TimeProvider.System), products ?? ProductCatalog.DefaultOnly, prepareFrame));
 
     protected override void PreStart()
     {
@@ -123,7 +139,7 @@ public sealed class FrameIngestActor : ReceiveActor
             loggerFactory.CreateLogger<FrameConsumerLoop>(), metrics, stallWatch, clock);
         consumer.Start();
         timers.StartPeriodic(SweepTimer, Sweep.Instance, SweepInterval);
-        AskForFrameSize();
+        AskForStatus();
     }
 
     protected override void PostStop()
@@ -156,7 +172,9 @@ public sealed class FrameIngestActor : ReceiveActor
             return;
         }
 
-        var frame = new InFlightFrame(ticket, message, parsed.Metadata, clock.GetUtcNow());
+        var metadata = parsed.Metadata;
+        var product = products.ProductOf(metadata.CameraId, metadata.Product);
+        var frame = new InFlightFrame(ticket, message, metadata, clock.GetUtcNow(), product, ProductSource(metadata, product));
         frames.Add(ticket, frame);
         publisher!.Read(ticket, frame.Metadata!.CameraId);
         var size = message.Message.Value?.Length ?? 0;
@@ -169,18 +187,37 @@ public sealed class FrameIngestActor : ReceiveActor
         StartPreparing(frame);
     }
 
-    /// <summary>Hands the frame to a decode worker once the model's frame size is known and the workers' queue has room.</summary>
+    /// <summary>
+    /// Hands the frame to a decode worker once its product's frame size is known and the workers' queue has room (or
+    /// straight to scoring when it is prepared at that size already); dead-letters it when scoring serves no model of
+    /// its product and will not (<see cref="ProductReadiness.Of"/>).
+    /// </summary>
     private void StartPreparing(InFlightFrame frame)
     {
-        if (frameSize is not { } size)
+        switch (ProductReadiness.Of(scoringStatus, products, frame.Product, frame.ProductSource))
         {
-            waitingForFrameSize.Add(frame);
-            AskForFrameSize();
-            return;
-        }
+            case ProductReadiness.NotServed notServed:
+                Finish(frame, new DeadLetterOutcome(notServed.Rejection, frame.Product));
+                return;
+            case ProductReadiness.Served { ImageSize: var size }:
+                if (frame.Prepared is not null && frame.PreparedSize == size)
+                {
+                    SendToScoring(frame);
+                    return;
+                }
 
-        if (waitingForDecodeWorker.Count > 0 || !TryQueueForDecoding(frame, size)) waitingForDecodeWorker.Enqueue(frame);
+                frame.Prepared = null;
+                if (waitingForDecodeWorker.Count > 0 || !TryQueueForDecoding(frame, size)) waitingForDecodeWorker.Enqueue(frame);
+                return;
+            default:
+                waitingForModel.Add(frame);
+                AskForStatus();
+                return;
+        }
     }
+
+    /// <summary>The frame size scoring serves <paramref name="product"/> at; null while it does not.</summary>
+    private int? SizeOf(string product) => scoringStatus?.ImageSizeOf(product);
 
     private bool TryQueueForDecoding(InFlightFrame frame, int size) =>
         decoders!.TryQueue(new DecodeFrame(frame.Ticket, frame.Source.Message.Value ?? [], frame.Name, options.MaxImagePixels, size, Self));
@@ -192,7 +229,7 @@ public sealed class FrameIngestActor : ReceiveActor
         {
             if (frames.ContainsKey(next.Ticket))
             {
-                if (frameSize is not { } size) waitingForFrameSize.Add(next);
+                if (SizeOf(next.Product) is not { } size) waitingForModel.Add(next);
                 else if (!TryQueueForDecoding(next, size)) return;
             }
 
@@ -208,13 +245,14 @@ public sealed class FrameIngestActor : ReceiveActor
 
     private void UsePrepared(InFlightFrame frame, FrameDecoded prepared)
     {
-        if (prepared.Size != frameSize)
+        if (prepared.Size != SizeOf(frame.Product))
         {
-            StartPreparing(frame); // the model's frame size changed meanwhile
+            StartPreparing(frame); // the product's frame size changed meanwhile
             return;
         }
 
         frame.Prepared = prepared.Image;
+        frame.PreparedSize = prepared.Size;
         frame.OriginalSize = prepared.OriginalSize;
         SendToScoring(frame);
     }
@@ -230,15 +268,9 @@ public sealed class FrameIngestActor : ReceiveActor
 
     private void SendToScoring(InFlightFrame frame)
     {
-        if (scoringBusySince is not null)
-        {
-            waitingForCapacity.Add(frame);
-            return;
-        }
-
         var metadata = frame.Metadata!;
         frame.SentAt = clock.GetUtcNow();
-        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label, frame.OriginalSize), Self);
+        scoring.Tell(new ScoreFrame(metadata.FrameId, metadata.CameraId, metadata.CapturedAt, frame.IngestedAt, frame.Prepared!, frame.Ticket, metadata.Label, frame.OriginalSize, frame.Product), Self);
     }
 
     private void Scored(FrameScored scored) => WithAwaitedFrame(scored.Correlation, frame =>
@@ -249,6 +281,7 @@ public sealed class FrameIngestActor : ReceiveActor
         {
             FrameId = scored.FrameId,
             CameraId = scored.CameraId,
+            Product = scored.Product,
             Score = scored.Score,
             Threshold = scored.Threshold,
             Verdict = InspectionResult.VerdictFor(scored.Score, scored.Threshold),
@@ -268,7 +301,7 @@ public sealed class FrameIngestActor : ReceiveActor
         switch (failed.Kind)
         {
             case ScoringFailureKind.Interrupted:
-                metrics.ScoringRetried("interrupted");
+                metrics.ScoringRetried("interrupted", frame.Product);
                 timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelay);
                 return;
             case ScoringFailureKind.InvalidFrame:
@@ -279,9 +312,23 @@ public sealed class FrameIngestActor : ReceiveActor
                     return;
                 }
 
-                metrics.ScoringRetried("refused");
-                frameSize = null;
+                metrics.ScoringRetried("refused", frame.Product);
+                scoringStatus = null;
                 StartPreparing(frame);
+                return;
+            case ScoringFailureKind.NoModelForProduct:
+                // The scorer serves no model of the frame's product: ask which products scoring serves, and after a
+                // back-off decide again (send, wait, or dead-letter), as often as the options allow.
+                if (++frame.NoModelAnswers >= options.MaxScoringAttempts)
+                {
+                    DeadLetter(frame, products.Known.Contains(frame.Product) ? DeadLetterReasons.NoModelForProduct : DeadLetterReasons.UnknownProduct,
+                        $"Scoring answered {frame.NoModelAnswers} times that it serves no model of product '{frame.Product}' ({frame.ProductSource}); last: {failed.Reason}");
+                    return;
+                }
+
+                metrics.ScoringRetried("no-model", frame.Product);
+                AskForStatus();
+                timers!.StartSingle(RetryKey(frame), new DecideAgain(frame.Ticket), options.RetryDelayFor(frame.NoModelAnswers));
                 return;
             default:
                 if (++frame.ScoringFailures >= options.MaxScoringAttempts)
@@ -290,32 +337,43 @@ public sealed class FrameIngestActor : ReceiveActor
                     return;
                 }
 
-                metrics.ScoringRetried("model-failed");
+                metrics.ScoringRetried("model-failed", frame.Product);
                 timers!.StartSingle(RetryKey(frame), new RetryScoring(frame.Ticket), options.RetryDelayFor(frame.ScoringFailures));
                 return;
         }
     });
 
+    /// <summary>The scorer that answered (<see cref="ActorBase.Sender"/>) refused the frame: it waits for that scorer's room.</summary>
     private void Busy(ScoringBusy busy) => WithAwaitedFrame(busy.Correlation, frame =>
     {
         frame.SentAt = null;
-        waitingForCapacity.Add(frame);
-        if (scoringBusySince is null)
-        {
-            scoringBusySince = clock.GetUtcNow();
-            consumer?.Hold(true);
-            log.Info("Scoring is busy ({0} of {1} frames queued); reading paused until it has room", busy.QueuedFrames, busy.QueueCapacity);
-        }
+        var scorer = Sender ?? ActorRefs.Nobody;
+        if (busyScorers.Refused(scorer, frame, clock.GetUtcNow()))
+            log.Info("Scorer {0} is busy ({1} of {2} frames queued); its frames wait until it has room, others go on", scorer.Path, busy.QueuedFrames, busy.QueueCapacity);
+        HoldReadingWhileManyWait();
     });
 
-    private void ResumeScoring()
+    /// <summary><paramref name="scorer"/> has room again (or was silent too long): the frames it refused go again, in read order.</summary>
+    private void Release(IActorRef scorer)
     {
-        if (scoringBusySince is null) return;
-        scoringBusySince = null;
-        consumer?.Hold(false);
-        var resend = waitingForCapacity.OrderBy(frame => frame.Ticket).ToArray();
-        waitingForCapacity.Clear();
-        foreach (var frame in resend) SendToScoring(frame);
+        foreach (var frame in busyScorers.Available(scorer ?? ActorRefs.Nobody).OrderBy(frame => frame.Ticket))
+        {
+            if (frames.ContainsKey(frame.Ticket) && frame.Outcome is null && frame.SentAt is null && frame.Prepared is not null) SendToScoring(frame);
+        }
+
+        HoldReadingWhileManyWait();
+    }
+
+    /// <summary>Reading stops while the frames busy scorers refused reach the bound (half the in-flight frames), and goes on below it.</summary>
+    private void HoldReadingWhileManyWait()
+    {
+        if (busyScorers.HoldsReading == readingHeld) return;
+        readingHeld = busyScorers.HoldsReading;
+        consumer?.Hold(readingHeld);
+        if (readingHeld)
+            log.Info("{0} frames wait for busy scorers ({1}); reading paused until they have room", busyScorers.Waiting, busyScorers.Scorers.Count);
+        else
+            log.Info("{0} frames wait for busy scorers; reading again", busyScorers.Waiting);
     }
 
     private void Retry(long ticket) => WithFrame(ticket, frame =>
@@ -323,48 +381,65 @@ public sealed class FrameIngestActor : ReceiveActor
         if (frame.Outcome is null && frame.SentAt is null && frame.Prepared is not null) SendToScoring(frame);
     });
 
-    private void AskForFrameSize()
+    private void AskForStatus()
     {
-        if (askingForFrameSize || frameSize is not null) return;
-        askingForFrameSize = true;
+        if (askingForStatus) return;
+        askingForStatus = true;
         scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, StatusTimeout).PipeTo(Self);
     }
 
-    private void LearnFrameSize(ScoringNodeStatus status)
+    /// <summary>Scoring said which products it serves at which sizes: the frames waiting for a model are decided again.</summary>
+    private void LearnModels(ScoringNodeStatus status)
     {
-        askingForFrameSize = false;
-        if (status.ImageSize is not { } size) return; // no model yet: asked again at the next sweep
-        if (frameSize != size) log.Info("Scoring takes {0}×{0} frames (model {1}); preparing frames to that size", size, status.Scorers[0].ModelVersion);
-        frameSize = size;
-        var waiting = waitingForFrameSize.ToArray();
-        waitingForFrameSize.Clear();
-        foreach (var frame in waiting) StartPreparing(frame);
+        askingForStatus = false;
+        foreach (var model in status.Scorers.FirstOrDefault()?.ServedModels ?? [])
+        {
+            if (status.ImageSizeOf(model.Product) is { } size && scoringStatus?.ImageSizeOf(model.Product) != size)
+                log.Info("Scoring takes {0}×{0} frames of product {1} (model {2}); preparing its frames to that size", size, model.Product, model.Version);
+        }
+
+        scoringStatus = status;
+        var waiting = waitingForModel.ToArray();
+        waitingForModel.Clear();
+        foreach (var frame in waiting.Where(frame => frames.ContainsKey(frame.Ticket) && frame.Outcome is null && frame.SentAt is null)) StartPreparing(frame);
     }
 
+    /// <summary>The frame size of the default product's model, else of the first product served; null while none is.</summary>
+    private int? FrameSizeServed() =>
+        scoringStatus is not { } status ? null
+        : status.ImageSizeOf(ProductName.Default) ?? status.Products.Select(status.ImageSizeOf).FirstOrDefault(size => size is not null);
+
+    /// <summary>Where a frame's product came from, in words, for dead letters.</summary>
+    private string ProductSource(FrameMetadata metadata, string product) =>
+        metadata.Product is not null ? "the frame's product header"
+        : product != ProductName.Default ? $"the product of camera {FrameHeaders.Excerpt(metadata.CameraId)} in {ProductCatalog.Section}"
+        : "the default product: the frame names none and its camera is mapped to none";
+
     /// <summary>
-    /// Once a second: the frame size is asked for until known; frames unanswered for too long are sent again; a scorer
-    /// silent since it said busy is tried again.
+    /// Once a second: scoring's status is asked for until it serves a model (the node is not ready before: see
+    /// <see cref="IngestStatus.FrameSize"/>) and while frames wait for their product's model; frames
+    /// unanswered for too long are sent again; a scorer silent since it said busy is tried again.
     /// </summary>
     private void SweepOverdue()
     {
         var now = clock.GetUtcNow();
-        if (frameSize is null) AskForFrameSize();
-        if (scoringBusySince is { } since && now - since > options.ScoringTimeout)
+        if (FrameSizeServed() is null || waitingForModel.Count > 0) AskForStatus();
+        foreach (var scorer in busyScorers.BusySince(now - options.ScoringTimeout))
         {
-            log.Warning("Scoring said it was busy {0:0} s ago and has not said it has room since; sending the waiting frames again", (now - since).TotalSeconds);
-            ResumeScoring();
+            log.Warning("Scorer {0} said it was busy {1:0} s ago and has not said it has room since; sending its frames again", scorer.Path, busyScorers.BusyFor(scorer, now)!.Value.TotalSeconds);
+            Release(scorer);
         }
 
         foreach (var frame in frames.Values.Where(f => f.SentAt is { } sent && now - sent > options.ScoringTimeout).ToArray())
         {
             log.Warning("Frame {0} has had no answer from scoring for {1:0} s; sending it again", frame.Metadata!.FrameId, (now - frame.SentAt!.Value).TotalSeconds);
-            metrics.ScoringRetried("timeout");
+            metrics.ScoringRetried("timeout", frame.Product);
             frame.SentAt = null;
             SendToScoring(frame);
         }
     }
 
-    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => Finish(frame, new DeadLetterOutcome(new FrameRejection(reasonCode, detail)));
+    private void DeadLetter(InFlightFrame frame, string reasonCode, string detail) => Finish(frame, new DeadLetterOutcome(new FrameRejection(reasonCode, detail), frame.Metadata is null ? null : frame.Product));
 
     /// <summary>The frame has its outcome: nothing more is sent to scoring for it, and it goes to Kafka in its camera's turn.</summary>
     private void Finish(InFlightFrame frame, FrameOutcome outcome)
@@ -396,9 +471,21 @@ public sealed class FrameIngestActor : ReceiveActor
     private static string RetryKey(InFlightFrame frame) => $"retry-scoring-{frame.Ticket}";
 
     /// <summary>A frame from the moment it is read until Kafka acknowledged its outcome.</summary>
-    private sealed class InFlightFrame(long ticket, ConsumeResult<string, byte[]> source, FrameMetadata? metadata, DateTimeOffset ingestedAt)
+    private sealed class InFlightFrame(long ticket, ConsumeResult<string, byte[]> source, FrameMetadata? metadata, DateTimeOffset ingestedAt, string product = ProductName.Default, string productSource = "")
     {
         public long Ticket { get; } = ticket;
+
+        /// <summary>The frame's product (<see cref="ProductCatalog.ProductOf"/>): its model scores it.</summary>
+        public string Product { get; } = product;
+
+        /// <summary>Where <see cref="Product"/> came from, in words.</summary>
+        public string ProductSource { get; } = productSource;
+
+        /// <summary>The size <see cref="Prepared"/> was prepared at.</summary>
+        public int PreparedSize { get; set; }
+
+        /// <summary>How often scoring answered that it serves no model of the frame's product.</summary>
+        public int NoModelAnswers { get; set; }
         public ConsumeResult<string, byte[]> Source { get; } = source;
         public FrameMetadata? Metadata { get; } = metadata;
         public DateTimeOffset IngestedAt { get; } = ingestedAt;
@@ -419,6 +506,9 @@ public sealed class FrameIngestActor : ReceiveActor
     private sealed record ConsumerStopped(Exception Error);
 
     private sealed record RetryScoring(long Ticket);
+
+    /// <summary>Decide again what becomes of a frame a scorer had no model for (send, wait or dead-letter).</summary>
+    private sealed record DecideAgain(long Ticket);
 
     private sealed record Sweep
     {

@@ -13,17 +13,24 @@ namespace Pipeline.Ingest;
 /// an exporter that drops a series nobody updated for a while (prometheus-net unpublishes them after
 /// <c>MetricsExpireAfter</c>, 5 minutes by default) would otherwise start it again from 0 at the next increment and
 /// lose every count before it. A total reported whole cannot lose one.
+/// <para>
+/// Per-frame instruments carry a <c>product</c> label wherever the frame's product is known (every frame whose headers
+/// were read; not a dead letter refused for its headers): <c>default</c> in a deployment that configures no product.
+/// </para>
 /// </remarks>
 public sealed class IngestMetrics : IDisposable
 {
     public const string MeterName = "Pipeline.Ingest";
 
+    /// <summary>The label naming the frame's product.</summary>
+    public const string ProductTag = "product";
+
     private readonly bool ownsMeter;
-    private readonly Totals framesConsumed = new(null);
-    private readonly Totals framesDeadLettered = new("reason");
-    private readonly Totals resultsPublished = new("verdict");
-    private readonly Totals anomalies = new("camera");
-    private readonly Totals scoringRetries = new("cause");
+    private readonly Totals framesConsumed = new();
+    private readonly Totals framesDeadLettered = new("reason", ProductTag);
+    private readonly Totals resultsPublished = new("verdict", ProductTag);
+    private readonly Totals anomalies = new("camera", ProductTag);
+    private readonly Totals scoringRetries = new("cause", ProductTag);
     private readonly Histogram<double> endToEndLatency;
     private readonly Lock gate = new();
     private readonly Dictionary<object, Func<(int InFlight, long Lag)>> sources = [];
@@ -34,11 +41,11 @@ public sealed class IngestMetrics : IDisposable
         ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         Meter.CreateObservableCounter("pipeline.ingest.frames_consumed", framesConsumed.Measurements, "{frame}", "Frames read from the frames topic.");
-        Meter.CreateObservableCounter("pipeline.ingest.frames_dead_lettered", framesDeadLettered.Measurements, "{frame}", "Frames sent to the dead-letter topic (acknowledged by Kafka), by reason.");
-        Meter.CreateObservableCounter("pipeline.ingest.results_published", resultsPublished.Measurements, "{frame}", "Results acknowledged by Kafka, by verdict.");
-        Meter.CreateObservableCounter("pipeline.ingest.anomalies", anomalies.Measurements, "{frame}", "Anomalous results acknowledged by Kafka, by camera.");
-        Meter.CreateObservableCounter("pipeline.ingest.scoring_retries", scoringRetries.Measurements, "{frame}", "Frames sent to scoring again, by cause.");
-        endToEndLatency = Meter.CreateHistogram<double>("pipeline.ingest.end_to_end_latency", "s", "From a frame's captured-at to its result acknowledged by Kafka.");
+        Meter.CreateObservableCounter("pipeline.ingest.frames_dead_lettered", framesDeadLettered.Measurements, "{frame}", "Frames sent to the dead-letter topic (acknowledged by Kafka), by reason and product.");
+        Meter.CreateObservableCounter("pipeline.ingest.results_published", resultsPublished.Measurements, "{frame}", "Results acknowledged by Kafka, by verdict and product.");
+        Meter.CreateObservableCounter("pipeline.ingest.anomalies", anomalies.Measurements, "{frame}", "Anomalous results acknowledged by Kafka, by camera and product.");
+        Meter.CreateObservableCounter("pipeline.ingest.scoring_retries", scoringRetries.Measurements, "{frame}", "Frames sent to scoring again, by cause and product.");
+        endToEndLatency = Meter.CreateHistogram<double>("pipeline.ingest.end_to_end_latency", "s", "From a frame's captured-at to its result acknowledged by Kafka, by product.");
         Meter.CreateObservableGauge("pipeline.ingest.frames_in_flight", () => Sum(source => source.InFlight), "{frame}", "Frames read and not yet done (result or dead letter acknowledged).");
         Meter.CreateObservableGauge("pipeline.ingest.consumer_lag", () => Sum(source => source.Lag), "{message}", "Messages in the assigned partitions of the frames topic not yet read (high watermark minus position).");
     }
@@ -56,17 +63,18 @@ public sealed class IngestMetrics : IDisposable
         });
     }
 
-    internal void FrameConsumed() => framesConsumed.Add("");
+    internal void FrameConsumed() => framesConsumed.Add();
 
-    internal void FrameDeadLettered(string reason) => framesDeadLettered.Add(reason);
+    /// <param name="product">The frame's product; null when its headers were refused before it was known.</param>
+    internal void FrameDeadLettered(string reason, string? product) => framesDeadLettered.Add(reason, product);
 
-    internal void ScoringRetried(string cause) => scoringRetries.Add(cause);
+    internal void ScoringRetried(string cause, string product) => scoringRetries.Add(cause, product);
 
     internal void ResultPublished(InspectionResult result, DateTimeOffset acknowledgedAt)
     {
-        resultsPublished.Add(result.Verdict == InspectionVerdict.Anomalous ? "anomalous" : "good");
-        if (result.Verdict == InspectionVerdict.Anomalous) anomalies.Add(result.CameraId);
-        endToEndLatency.Record(Math.Max(0, (acknowledgedAt - result.CapturedAt).TotalSeconds));
+        resultsPublished.Add(result.Verdict == InspectionVerdict.Anomalous ? "anomalous" : "good", result.Product);
+        if (result.Verdict == InspectionVerdict.Anomalous) anomalies.Add(result.CameraId, result.Product);
+        endToEndLatency.Record(Math.Max(0, (acknowledgedAt - result.CapturedAt).TotalSeconds), new KeyValuePair<string, object?>(ProductTag, result.Product));
     }
 
     private long Sum(Func<(int InFlight, long Lag), long> select)
@@ -79,16 +87,40 @@ public sealed class IngestMetrics : IDisposable
         if (ownsMeter) Meter.Dispose();
     }
 
-    /// <summary>A running total per value of one tag (or one total without a tag), reported whole.</summary>
-    private sealed class Totals(string? tag)
+    /// <summary>
+    /// A running total per combination of its tags' values (or one total without tags), reported whole; a tag whose
+    /// value is null is left out of that series.
+    /// </summary>
+    private sealed class Totals(params string[] tags)
     {
-        private readonly ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<Series, long> counts = new();
 
-        public void Add(string value) => counts.AddOrUpdate(value, 1, (_, count) => count + 1);
+        public void Add(params string?[] values)
+        {
+            if (values.Length != tags.Length) throw new ArgumentException($"{tags.Length} tag values expected ({string.Join(", ", tags)}), not {values.Length}.", nameof(values));
+            counts.AddOrUpdate(new Series(values), 1, (_, count) => count + 1);
+        }
 
-        public IEnumerable<Measurement<long>> Measurements() => counts.Select(entry => tag is null
-            ? new Measurement<long>(entry.Value)
-            : new Measurement<long>(entry.Value, new KeyValuePair<string, object?>(tag, entry.Key)));
+        public IEnumerable<Measurement<long>> Measurements() => counts.Select(entry => new Measurement<long>(entry.Value,
+            tags.Select((tag, i) => (tag, value: entry.Key.Values[i])).Where(pair => pair.value is not null)
+                .Select(pair => new KeyValuePair<string, object?>(pair.tag, pair.value)).ToArray()));
+
+        /// <summary>The tag values of one series, compared by value.</summary>
+        private sealed class Series(string?[] values) : IEquatable<Series>
+        {
+            public string?[] Values { get; } = values;
+
+            public bool Equals(Series? other) => other is not null && Values.SequenceEqual(other.Values, StringComparer.Ordinal);
+
+            public override bool Equals(object? obj) => Equals(obj as Series);
+
+            public override int GetHashCode()
+            {
+                var hash = new HashCode();
+                foreach (var value in Values) hash.Add(value, StringComparer.Ordinal);
+                return hash.ToHashCode();
+            }
+        }
     }
 
     private sealed class Unregistration(Action undo) : IDisposable

@@ -62,7 +62,7 @@ public sealed class OutcomePublisher(
                 metrics.ResultPublished(result.Result, clock.GetUtcNow());
                 break;
             case DeadLetterOutcome dead:
-                metrics.FrameDeadLettered(dead.Why.ReasonCode);
+                metrics.FrameDeadLettered(dead.Why.ReasonCode, dead.Product);
                 log.Warning("Frame {0} went to {1}: {2} ({3})", frame.Name, kafka.Topics.DeadLetter, dead.Why.Detail, dead.Why.ReasonCode);
                 break;
         }
@@ -118,7 +118,8 @@ public abstract record FrameOutcome;
 public sealed record ResultOutcome(InspectionResult Result, FrameAnomalyMap? Map = null) : FrameOutcome;
 
 /// <summary>The frame cannot be inspected: it goes to the dead-letter topic, as it came, with the reason.</summary>
-public sealed record DeadLetterOutcome(FrameRejection Why) : FrameOutcome;
+/// <param name="Product">The frame's product, for metrics; null when its headers were refused before it was known.</param>
+public sealed record DeadLetterOutcome(FrameRejection Why, string? Product = null) : FrameOutcome;
 
 /// <summary>Kafka's report on one message of publish attempt <paramref name="Attempt"/> of a frame's outcome.</summary>
 public sealed record OutcomeAcknowledged(long Ticket, int Attempt, string Topic, Confluent.Kafka.Error Error);

@@ -153,6 +153,8 @@ public sealed class PipelineHostBuilder
         ValidatedOptions.Register(Services, tls);
         ValidatedOptions.Register(Services, http);
         ValidatedOptions.Register(Services, auth);
+        // Which product a frame is (Pipeline:Products): one catalog per node, for every role to take from DI.
+        Services.AddSingleton(ProductsConfiguration.Load(Configuration));
         // The certificate files are read now, so that a wrong one stops the node before it listens.
         if (tls.Enabled) Services.AddSingleton(ClusterCertificates.Load(tls));
         // So are the signing keys of the HTTP endpoints' tokens (SigningKeyRing reads them again later, for rotation).

@@ -76,7 +76,8 @@ public static class PipelineRoles
                 resolver.GetService<IngestMetrics>(),
                 resolver.GetService<ILoggerFactory>(),
                 resolver.GetService<KafkaClientsClosing>(),
-                stallWatch: resolver.GetService<ConsumerStallWatch>());
+                stallWatch: resolver.GetService<ConsumerStallWatch>(),
+                products: resolver.GetService<Pipeline.Shared.Products.ProductCatalog>());
             // A consumer that fails (a fatal Kafka error) is started again after 1 s, 2 s, … up to 30 s.
             var supervised = BackoffSupervisor.Props(Backoff.OnFailure(ingest, "frames", TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1));
             var entry = system.ActorOf(supervised, IngestName);

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
+using Pipeline.Shared.Products;
 
 namespace Pipeline.Shared.Kafka;
 
@@ -13,6 +14,9 @@ public static class FrameHeaderNames
     public const string CapturedAt = "captured-at";
     public const string ContentType = "content-type";
     public const string Label = "label";
+
+    /// <summary>Optional: the frame's product (<see cref="ProductName"/>); without it the camera's product decides.</summary>
+    public const string Product = "product";
 }
 
 /// <summary>Why a frame's key or headers cannot be used: a <see cref="DeadLetterReasons"/> code and a sentence.</summary>
@@ -58,7 +62,7 @@ public static class FrameHeaders
     private static readonly string[] RequiredHeaders =
         [FrameHeaderNames.FrameId, FrameHeaderNames.CameraId, FrameHeaderNames.CapturedAt, FrameHeaderNames.ContentType];
 
-    private static readonly string[] KnownHeaders = [.. RequiredHeaders, FrameHeaderNames.Label];
+    private static readonly string[] KnownHeaders = [.. RequiredHeaders, FrameHeaderNames.Label, FrameHeaderNames.Product];
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -79,7 +83,8 @@ public static class FrameHeaders
     /// The metadata of a frame message with key <paramref name="key"/>, or the reason it cannot be used.
     /// A key or header over <paramref name="limits"/> is refused first (<c>invalid-header</c>, and withheld from the
     /// dead letter). <c>captured-at</c> may be ISO 8601 (<c>2025-03-01T08:15:30.123Z</c>) or epoch milliseconds
-    /// (<c>1740816930123</c>); <c>label</c> is optional. Values quoted in a rejection are cut to
+    /// (<c>1740816930123</c>); <c>label</c> and <c>product</c> are optional, and a <c>product</c> that is not a product
+    /// name is refused (<c>unknown-product</c>; whether the deployment knows the name is ingest's to decide). Values quoted in a rejection are cut to
     /// <see cref="ExcerptLength"/> characters. Never throws for a bad frame.
     /// </summary>
     public static FrameParseResult Parse(Headers? headers, string? key, FrameHeaderLimits limits)
@@ -159,7 +164,20 @@ public static class FrameHeaders
             label = parsed;
         }
 
-        return FrameParseResult.Valid(new FrameMetadata(values[FrameHeaderNames.FrameId], cameraId, capturedAt, contentType, label));
+        string? product = null;
+        if (values.TryGetValue(FrameHeaderNames.Product, out var productText))
+        {
+            if (!ProductName.IsValid(productText))
+            {
+                return FrameParseResult.Rejected(
+                    DeadLetterReasons.UnknownProduct,
+                    $"Header '{FrameHeaderNames.Product}' {Excerpt(productText)} is not a product name: 1 to {ProductName.MaxLength} lower-case letters, digits and dashes, not starting or ending with a dash (or leave the header out to use the camera's product).");
+            }
+
+            product = productText;
+        }
+
+        return FrameParseResult.Valid(new FrameMetadata(values[FrameHeaderNames.FrameId], cameraId, capturedAt, contentType, label, product));
     }
 
     /// <summary>
@@ -196,6 +214,11 @@ public static class FrameHeaders
         if (metadata.Label is { } label)
         {
             headers.Add(FrameHeaderNames.Label, Encoding.UTF8.GetBytes(LabelText(label)));
+        }
+
+        if (metadata.Product is { } product)
+        {
+            headers.Add(FrameHeaderNames.Product, Encoding.UTF8.GetBytes(ProductName.Require(product, $"the '{FrameHeaderNames.Product}' header of frame {metadata.FrameId}")));
         }
 
         return headers;

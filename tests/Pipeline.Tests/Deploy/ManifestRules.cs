@@ -10,6 +10,7 @@ using Pipeline.Ingest;
 using Pipeline.Scoring;
 using Pipeline.Shared;
 using Pipeline.Shared.Configuration;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Kafka;
 
 namespace Pipeline.Tests.Deploy;
@@ -84,13 +85,13 @@ internal static partial class ManifestRules
         var configs = new Dictionary<Workload, IReadOnlyDictionary<string, string?>>();
         foreach (var workload in pipeline)
         {
-            var config = Configuration(workload, kafkaSecret, problems);
+            var config = Configuration(workload, kafkaSecret, typed, problems);
             if (config is null) continue;
             configs[workload] = config;
             var role = Setting(config, ClusterOptions.Section, "Roles") ?? "";
             foreach (var single in role.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                 (roles.TryGetValue(single, out var list) ? list : roles[single] = []).Add(workload);
-            CheckSettings(workload, problems);
+            CheckSettings(workload, typed, problems);
             CheckRole(workload, role, config, problems);
             CheckPorts(workload, config, problems);
             CheckClusterFormation(workload, config, pipeline, typed, problems);
@@ -181,13 +182,34 @@ internal static partial class ManifestRules
     // ---- the app's settings ----
 
     /// <summary>
-    /// The pod's configuration as the node would read it: appsettings.json, then the environment (the pod IP for
+    /// The pod's configuration as the node would read it: appsettings.json, then the environment: the ConfigMaps of
+    /// <c>envFrom</c> (in the rendered objects), then <c>env</c>, which wins over them as in Kubernetes (the pod IP for
     /// status.podIP, a pod name for metadata.name, the overlay's Kafka Secret for secretKeyRef). Null when a required
     /// value cannot be had.
     /// </summary>
-    private static Dictionary<string, string?>? Configuration(Workload workload, IReadOnlyDictionary<string, string> kafkaSecret, List<string> problems)
+    private static Dictionary<string, string?>? Configuration(Workload workload, IReadOnlyDictionary<string, string> kafkaSecret, List<object> typed, List<string> problems)
     {
         var config = new Dictionary<string, string?>(DeployFiles.AppSettings, StringComparer.OrdinalIgnoreCase);
+        foreach (var source in Node(workload).EnvFrom ?? [])
+        {
+            if (source.ConfigMapRef is not { } reference)
+            {
+                problems.Add($"{workload}: envFrom {JsonSerializer.Serialize(source)}; the rules know ConfigMaps of the manifests only.");
+                return null;
+            }
+
+            var map = typed.OfType<V1ConfigMap>().FirstOrDefault(c => c.Metadata.Name == reference.Name && c.Metadata.NamespaceProperty == workload.Namespace);
+            if (map is null)
+            {
+                if (reference.Optional == true) continue;
+                problems.Add($"{workload}: envFrom ConfigMap {reference.Name} is in no manifest of namespace {workload.Namespace}; the pod would not start.");
+                return null;
+            }
+
+            foreach (var (name, value) in map.Data ?? new Dictionary<string, string>())
+                if (IsAppSetting(name)) config[name.Replace("__", ":")] = value;
+        }
+
         foreach (var env in Node(workload).Env ?? [])
         {
             string? value;
@@ -238,20 +260,30 @@ internal static partial class ManifestRules
     private static string EffectiveSetting<T>(IReadOnlyDictionary<string, string?> config, string section, string key, T defaults) =>
         Setting(config, section, key) ?? Convert.ToString(typeof(T).GetProperty(key)!.GetValue(defaults), CultureInfo.InvariantCulture)!;
 
-    /// <summary>Every <c>Pipeline__…</c> variable names a setting the app reads, spelt with double underscores.</summary>
-    private static void CheckSettings(Workload workload, List<string> problems)
+    /// <summary>Every <c>Pipeline__…</c> variable (of <c>env</c>, or of an <c>envFrom</c> ConfigMap) names a setting the app reads, spelt with double underscores.</summary>
+    private static void CheckSettings(Workload workload, List<object> typed, List<string> problems)
     {
-        foreach (var env in Node(workload).Env ?? [])
+        var fromConfigMaps = (Node(workload).EnvFrom ?? []).Select(source => source.ConfigMapRef?.Name)
+            .SelectMany(name => typed.OfType<V1ConfigMap>().Where(c => c.Metadata.Name == name && c.Metadata.NamespaceProperty == workload.Namespace))
+            .SelectMany(map => (map.Data ?? new Dictionary<string, string>()).Keys.Select(key => $"{key} (ConfigMap {map.Metadata.Name})"));
+        foreach (var variable in (Node(workload).Env ?? []).Select(env => env.Name).Concat(fromConfigMaps))
         {
-            if (env.Name.StartsWith("Pipeline", StringComparison.OrdinalIgnoreCase) && !env.Name.StartsWith("Pipeline__", StringComparison.OrdinalIgnoreCase))
-                problems.Add($"{workload}: {env.Name} is not read by the app; settings are Pipeline__Section__Key, with double underscores.");
-            else if (env.Name.StartsWith("Pipeline__", StringComparison.OrdinalIgnoreCase) && !IsKnownSetting(env.Name.Replace("__", ":")))
-                problems.Add($"{workload}: {env.Name} is not a setting the app reads (docs/operations.md lists them).");
+            var name = variable.Split(' ')[0];
+            if (name.StartsWith("Pipeline", StringComparison.OrdinalIgnoreCase) && !name.StartsWith("Pipeline__", StringComparison.OrdinalIgnoreCase))
+                problems.Add($"{workload}: {variable} is not read by the app; settings are Pipeline__Section__Key, with double underscores.");
+            else if (name.StartsWith("Pipeline__", StringComparison.OrdinalIgnoreCase) && !IsKnownSetting(name.Replace("__", ":")))
+                problems.Add($"{workload}: {variable} is not a setting the app reads (docs/operations.md lists them).");
         }
     }
 
     private static bool IsKnownSetting(string key)
     {
+        // Pipeline:Products:<name>:Cameras[:<n>]: one section per product, named by the product.
+        var product = key.Split(':');
+        if (product.Length >= 4 && string.Equals($"{product[0]}:{product[1]}", ProductCatalog.Section, StringComparison.OrdinalIgnoreCase))
+            return string.Equals(product[3], nameof(ProductOptions.Cameras), StringComparison.OrdinalIgnoreCase)
+                   && (product.Length == 4 || (product.Length == 5 && int.TryParse(product[4], out _)));
+
         // Pipeline:Training:Refit:* belongs to RefitOptions, a section nested in the training role's; likewise
         // Pipeline:Cluster:Tls:* and Pipeline:Http:Auth:*.
         var parts = key.Split(':');
@@ -618,7 +650,7 @@ internal static partial class ManifestRules
             problems.Add($"the Kafka Secret's bootstrap.servers {servers} is not the bootstrap Service of the Strimzi cluster {cluster} in namespace {ns} that the topics are for.");
 
         var configs = roles.Values.SelectMany(w => w).Distinct()
-            .Select(w => (Workload: w, Config: Configuration(w, kafkaSecret, [])))
+            .Select(w => (Workload: w, Config: Configuration(w, kafkaSecret, typed, [])))
             .Where(entry => entry.Config is not null)
             .ToList();
         // Topic names as the roles read them: TopicNames' defaults, unless a pod renames them.

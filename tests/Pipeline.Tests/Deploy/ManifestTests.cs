@@ -34,6 +34,13 @@ public sealed class ManifestTests
     private static void RemoveEnv(List<JsonObject> objects, string kind, string name, string variable) =>
         Node(objects, kind, name)["env"]!.AsArray().Remove(Env(objects, kind, name, variable));
 
+    /// <summary>The products ConfigMap as rendered (its name carries a hash of its content).</summary>
+    private static JsonObject Products(List<JsonObject> objects) =>
+        objects.Single(obj => obj["kind"]!.GetValue<string>() == "ConfigMap" && obj["metadata"]!["name"]!.GetValue<string>().StartsWith("pipeline-products-", StringComparison.Ordinal));
+
+    private static void AddProductSetting(List<JsonObject> objects, string variable, string value) =>
+        ((Products(objects)["data"] ??= new JsonObject()).AsObject())[variable] = value;
+
     private static JsonObject Volume(List<JsonObject> objects, string kind, string name, string volume) =>
         PodSpec(objects, kind, name)["volumes"]!.AsArray().Select(v => v!.AsObject()).Single(v => v["name"]!.GetValue<string>() == volume);
 
@@ -137,6 +144,24 @@ public sealed class ManifestTests
             Assert.Equal(value, given[key]);
     }
 
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public void Every_role_reads_the_products_configmap_which_configures_no_product_unless_the_overlay_adds_one(string overlay)
+    {
+        var objects = DeployFiles.Render(overlay);
+
+        var products = Products(objects);
+        Assert.Null(products["data"]); // one product, "default": a line that configures nothing about products, as before
+        var name = products["metadata"]!["name"]!.GetValue<string>();
+        foreach (var (kind, workload) in new[] { ("Deployment", "ingest"), ("Deployment", "scoring"), ("StatefulSet", "training") })
+            Assert.Equal(name, Node(objects, kind, workload)["envFrom"]![0]!["configMapRef"]!["name"]!.GetValue<string>());
+
+        AddProductSetting(objects, "Pipeline__Products__bracket-a__Cameras", "line-1-cam-1,line-1-cam-2");
+        AddProductSetting(objects, "Pipeline__Products__housing__Cameras", "");
+        var problems = ManifestRules.Check(objects, DeployFiles.KafkaSecret(overlay));
+        Assert.True(problems.Count == 0, $"{overlay} with two products:\n{string.Join("\n", problems)}");
+    }
+
     /// <summary>A mistake in a manifest, and what the rules say about it.</summary>
     public sealed record Mistake(string Overlay, Action<List<JsonObject>> Make, string Said)
     {
@@ -186,6 +211,11 @@ public sealed class ManifestTests
         { "value the node refuses", new("dev", o => AddEnv(o, "Deployment", "ingest", "Pipeline__Ingest__MaxInFlightFrames", "0"), "the node refuses its configuration: Pipeline:Ingest:MaxInFlightFrames is 0") },
         { "one static member name for all replicas", new("dev", o => { var env = Env(o, "Deployment", "ingest", "Pipeline__Kafka__GroupInstanceId"); env.Remove("valueFrom"); env["value"] = "ingest"; }, "Pipeline__Kafka__GroupInstanceId must be the pod's name") },
         { "bad split-brain strategy", new("dev", o => AddEnv(o, "Deployment", "scoring", "Pipeline__Cluster__SplitBrainStrategy", "keep-all"), "Pipeline:Cluster:SplitBrainStrategy is 'keep-all'") },
+        // products
+        { "bad product name", new("dev", o => AddProductSetting(o, "Pipeline__Products__Bracket_A__Cameras", "line-1-cam-1"), "the node refuses its configuration: 'Bracket_A' (Pipeline:Products:Bracket_A) is not a product name") },
+        { "camera of two products", new("dev", o => { AddProductSetting(o, "Pipeline__Products__bracket-a__Cameras", "line-1-cam-1"); AddProductSetting(o, "Pipeline__Products__housing__Cameras", "line-1-cam-1"); }, "Camera 'line-1-cam-1' is given to two products") },
+        { "misspelt product setting", new("dev", o => AddProductSetting(o, "Pipeline__Products__bracket-a__Camera", "line-1-cam-1"), "Pipeline__Products__bracket-a__Camera (ConfigMap pipeline-products-") },
+        { "missing products configmap", new("dev", o => o.Remove(Products(o)), "envFrom ConfigMap pipeline-products-") },
         // GPUs
         { "gpu without toleration", new("production", o => PodSpec(o, "Deployment", "scoring").Remove("tolerations"), "no toleration for the nvidia.com/gpu taint") },
         { "gpu on the cpu", new("production", o => Env(o, "Deployment", "scoring", "Pipeline__Scoring__Device")["value"] = "cpu", "is given 1 GPU(s) but Pipeline__Scoring__Device is 'cpu'") },

@@ -30,11 +30,23 @@ internal sealed partial class ExportedMetrics : IDisposable
         });
     }
 
-    /// <summary>The values of the exported series <paramref name="name"/> by the value of label <paramref name="label"/>, as a scrape sees them now.</summary>
-    public async Task<Dictionary<string, double>> ScrapeAsync(string name, string label)
+    /// <summary>
+    /// The values of the exported series <paramref name="name"/> by the value of label <paramref name="label"/>, as a
+    /// scrape sees them now, summed over their other labels (<c>product</c>, say).
+    /// </summary>
+    public async Task<Dictionary<string, double>> ScrapeAsync(string name, string label) =>
+        (await ScrapeSeriesAsync(name)).Where(series => series.Labels.ContainsKey(label)).GroupBy(series => series.Labels[label])
+            .ToDictionary(group => group.Key, group => group.Sum(series => series.Value));
+
+    /// <summary>Every exported series <paramref name="name"/>: its labels and its value, as a scrape sees them now.</summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Labels, double Value)>> ScrapeSeriesAsync(string name)
     {
-        var pattern = new Regex($"^{Regex.Escape(name)}\\{{{Regex.Escape(label)}=\"([^\"]*)\"\\}} (\\S+)$", RegexOptions.Multiline);
-        return pattern.Matches(await ExportAsync()).ToDictionary(match => match.Groups[1].Value, match => double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
+        var series = new Regex($"^{Regex.Escape(name)}\\{{([^}}]*)\\}} (\\S+)$", RegexOptions.Multiline);
+        var labels = new Regex("([a-zA-Z_][a-zA-Z0-9_]*)=\"([^\"]*)\"");
+        return series.Matches(await ExportAsync())
+            .Select(match => ((IReadOnlyDictionary<string, string>)labels.Matches(match.Groups[1].Value).ToDictionary(label => label.Groups[1].Value, label => label.Groups[2].Value),
+                double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)))
+            .ToArray();
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using Pipeline.Ingest;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Scoring;
 using Pipeline.Simulation;
 using ClusterCollection = Pipeline.Tests.Cluster.ClusterCollection;
@@ -185,6 +186,203 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     }
 
     [Fact]
+    public async Task A_scorer_that_is_busy_holds_only_the_frames_meant_for_it()
+    {
+        using var watcher = new InspectionStreamWatcher(kafka);
+        var scorerA = CreateTestProbe("scorer-a");
+        var scorerB = CreateTestProbe("scorer-b");
+        var status = Serving(true, (ProductName.Default, FrameSize));
+        StartIngestBehind(Sys.ActorOf(Props.Create(() => new TwoScorersRouter(scorerA.Ref, scorerB.Ref, status))));
+        SendFrames(Frame("a-1", "camera-a"), Frame("b-1", "camera-b"));
+
+        var a1 = scorerA.ExpectMsg<ScoreFrame>(Patience);
+        scorerA.Reply(Busy(a1));
+        scorerB.Reply(Scored(scorerB.ExpectMsg<ScoreFrame>(Patience), score: 0.25));
+        SendFrames(Frame("a-2", "camera-a"), Frame("b-2", "camera-b"));
+
+        // Frames keep going while A is busy: ingest cannot know which scorer a frame will reach, so a-2 is sent and
+        // refused too; a-1 is not sent again.
+        var a2 = scorerA.ExpectMsg<ScoreFrame>(Patience);
+        Assert.Equal("a-2", a2.FrameId);
+        scorerA.Reply(Busy(a2));
+        var b2 = scorerB.ExpectMsg<ScoreFrame>(Patience);
+        Assert.Equal("b-2", b2.FrameId);
+        scorerB.Reply(Scored(b2, score: 0.25));
+        Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 2, Patience), "B's results did not arrive while A was busy");
+        var waiting = await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience);
+        Assert.Equal((2, false), (waiting.WaitingForBusyScorers, waiting.ReadingHeld));
+
+        // B saying it has room releases nothing of A's: had it, a-1 would reach A before b-3 reaches B.
+        scorerB.Send(ingest, new ScoringAvailable("b", FreeSlots: 4));
+        SendFrames(Frame("b-3", "camera-b"));
+        var b3 = scorerB.ExpectMsg<ScoreFrame>(Patience);
+        Assert.Equal("b-3", b3.FrameId);
+        Assert.False(scorerA.HasMessages, "B's room released frames A had refused");
+
+        // A's room releases A's frames, in the order they were read.
+        scorerA.Send(ingest, new ScoringAvailable("a", FreeSlots: 4));
+        var again = new[] { scorerA.ExpectMsg<ScoreFrame>(Patience), scorerA.ExpectMsg<ScoreFrame>(Patience) };
+        Assert.Equal(["a-1", "a-2"], again.Select(frame => frame.FrameId));
+        foreach (var frame in again) scorerA.Send(ingest, Scored(frame, score: 0.25));
+        scorerB.Send(ingest, Scored(b3, score: 0.25));
+        Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 5, Patience), $"{watcher.Results.Count} of 5 results arrived");
+        Assert.Equal(["a-1", "a-2", "b-1", "b-2", "b-3"], watcher.Results.Select(result => result.FrameId).Order());
+    }
+
+    [Fact]
+    public async Task A_scorer_silent_since_it_said_busy_gets_its_frames_again_after_the_scoring_timeout()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(Options(scoringTimeoutMilliseconds: 2000), clock);
+        SendFrames(Frame("held", "camera-1"));
+
+        await AnswerAndAwaitHandled(Busy(ExpectScoreFrame("held")));
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromMilliseconds(1900)); // a sweep, before the timeout
+        Assert.False(scoring.HasMessages, "the frame was sent again before the scoring timeout");
+        clock.Advance(TimeSpan.FromMilliseconds(1100)); // the sweep at 3 s finds the scorer silent for 3 s
+
+        ExpectScoreFrame("held");
+        Assert.Equal(0, (await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).WaitingForBusyScorers);
+    }
+
+    [Fact]
+    public async Task Reading_stops_only_while_the_frames_busy_scorers_refused_reach_half_the_frames_in_flight()
+    {
+        var options = Options();
+        options.MaxInFlightFrames = 4; // reading stops from 2 frames waiting
+        StartIngest(options);
+        SendFrames(Frame("first", "camera-1"));
+        await AnswerAndAwaitHandled(Busy(ExpectScoreFrame("first")));
+        Assert.False((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).ReadingHeld, "one frame waiting held reading");
+
+        SendFrames(Frame("second", "camera-2"));
+        await AnswerAndAwaitHandled(Busy(ExpectScoreFrame("second")));
+        var held = await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience);
+        Assert.Equal((2, true), (held.WaitingForBusyScorers, held.ReadingHeld));
+
+        await AnswerAndAwaitHandled(new ScoringAvailable("cpu", FreeSlots: 4));
+        Assert.Equal(["first", "second"], new[] { ExpectScoreFrame(), ExpectScoreFrame() }.Select(frame => frame.FrameId));
+        var reading = await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience);
+        Assert.Equal((0, false), (reading.WaitingForBusyScorers, reading.ReadingHeld));
+    }
+
+    [Fact]
+    public async Task Each_frame_is_prepared_at_its_products_model_size_and_its_result_names_its_product()
+    {
+        using var exported = new ExportedMetrics(metrics.Meter, TimeSpan.FromMinutes(5));
+        using var watcher = new InspectionStreamWatcher(kafka);
+        var catalog = ProductCatalog.From(new Dictionary<string, ProductOptions> { ["bracket-a"] = new() { Cameras = ["camera-2"] } });
+        StartIngest(status: Serving(true, (ProductName.Default, FrameSize), ("bracket-a", 24)), products: catalog);
+        SendFrames(
+            Frame("of-the-default", "camera-1"),
+            Frame("of-its-camera", "camera-2"),
+            Frame("of-its-header", "camera-1") with { Product = "bracket-a" });
+
+        var sent = new[] { ExpectScoreFrame(), ExpectScoreFrame(), ExpectScoreFrame() }.ToDictionary(frame => frame.FrameId);
+        Assert.Equal((ProductName.Default, FrameSize), (sent["of-the-default"].Product, sent["of-the-default"].Image.Width));
+        Assert.Equal(("bracket-a", 24), (sent["of-its-camera"].Product, sent["of-its-camera"].Image.Width));
+        Assert.Equal(("bracket-a", 24), (sent["of-its-header"].Product, sent["of-its-header"].Image.Height));
+        foreach (var frame in sent.Values) Answer(Scored(frame, score: 0.25));
+
+        Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 3, Patience), $"{watcher.Results.Count} of 3 results arrived");
+        Assert.Equal(
+            [("of-its-camera", "bracket-a"), ("of-its-header", "bracket-a"), ("of-the-default", ProductName.Default)],
+            watcher.Results.Select(result => (result.FrameId, result.Product)).Order());
+        await AwaitNoFrameInFlight(); // every result acknowledged, so counted
+        var counted = await exported.ScrapeAsync("pipeline_ingest_pipeline_ingest_results_published", "product");
+        Assert.Equal([("bracket-a", 2.0), (ProductName.Default, 1.0)], counted.Select(entry => (entry.Key, entry.Value)).Order());
+    }
+
+    [Fact]
+    public async Task Frames_of_an_unknown_product_and_of_a_product_without_a_model_are_dead_lettered_and_the_stream_goes_on()
+    {
+        using var watcher = new InspectionStreamWatcher(kafka);
+        var catalog = ProductCatalog.From(new Dictionary<string, ProductOptions> { ["bracket-b"] = new() { Cameras = ["camera-9"] } });
+        StartIngest(status: Serving(true, (ProductName.Default, FrameSize)), products: catalog);
+        SendFrames(
+            Frame("unknown", "camera-1") with { Product = "nobody-knows" },
+            Frame("no-model", "camera-9"),
+            Frame("fine", "camera-1"));
+
+        Answer(Scored(ExpectScoreFrame("fine"), score: 0.25));
+
+        Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= 2 && w.Results.Count >= 1, Patience), "the dead letters or the result did not arrive");
+        var dead = watcher.DeadLetters.ToDictionary(letter => letter.FrameId!);
+        Assert.Equal(DeadLetterReasons.UnknownProduct, dead["unknown"].Reason);
+        Assert.Contains("Product 'nobody-knows' (the frame's product header) is not configured in Pipeline:Products", dead["unknown"].Detail);
+        Assert.Equal(DeadLetterReasons.NoModelForProduct, dead["no-model"].Reason);
+        Assert.Contains("Product 'bracket-b' (the product of camera 'camera-9' in Pipeline:Products) has no model yet; scoring serves default", dead["no-model"].Detail);
+        Assert.Equal(("fine", ProductName.Default), (Assert.Single(watcher.Results).FrameId, watcher.Results[0].Product));
+    }
+
+    [Fact]
+    public async Task A_frame_of_a_product_scoring_does_not_serve_yet_waits_while_scoring_is_not_in_step_and_goes_once_it_serves_it()
+    {
+        using var watcher = new InspectionStreamWatcher(kafka);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(clock: clock, status: Serving(false, (ProductName.Default, FrameSize)));
+        SendFrames(Frame("early", "camera-1") with { Product = "bracket-a" });
+        await AwaitFramesInFlight(1);
+
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(1)); // the sweep asks again while the frame waits
+        scoring.ExpectMsg<GetScoringStatus>(Patience);
+        scoring.Reply(Serving(false, (ProductName.Default, FrameSize)));
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(1)); // still waiting, so asked again
+        scoring.ExpectMsg<GetScoringStatus>(Patience);
+        scoring.Reply(Serving(true, (ProductName.Default, FrameSize), ("bracket-a", 24)));
+
+        var sent = ExpectScoreFrame("early");
+        Assert.Equal(("bracket-a", 24), (sent.Product, sent.Image.Width));
+        Answer(Scored(sent, score: 0.25));
+        Assert.True(await watcher.WaitUntilAsync(w => w.Results.Count >= 1, Patience), "no result arrived");
+        Assert.Empty(watcher.DeadLetters);
+    }
+
+    [Fact]
+    public async Task Scorings_status_is_asked_at_every_sweep_until_it_serves_a_model_even_with_no_frame_waiting()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        StartIngest(clock: clock, status: new ScoringNodeStatus([new ScoringStatus(false, null, null, 0, 0, "cpu")]));
+
+        // Sweeps until one asks again (the first may come before the first answer is in).
+        var deadline = DateTime.UtcNow + Patience;
+        while (!scoring.HasMessages)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "scoring was not asked again while it served no model");
+            await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(1));
+        }
+
+        scoring.ExpectMsg<GetScoringStatus>(Patience);
+        scoring.Reply(new ScoringNodeStatus([new ScoringStatus(true, "v1", FrameSize, 0, 0, "cpu")]));
+        await AwaitFrameSize(FrameSize); // what makes the node ready (/readyz)
+
+        await AdvanceAndAwaitHandled(clock, TimeSpan.FromSeconds(3));
+        Assert.False(scoring.HasMessages, "scoring was asked again once it served a model and no frame waited");
+    }
+
+    [Fact]
+    public async Task A_frame_a_scorer_has_no_model_for_is_dead_lettered_once_scoring_says_it_serves_none_of_its_product()
+    {
+        using var watcher = new InspectionStreamWatcher(kafka);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var catalog = ProductCatalog.From(new Dictionary<string, ProductOptions> { ["bracket-a"] = new() { Cameras = ["camera-2"] } });
+        StartIngest(clock: clock, status: Serving(true, (ProductName.Default, FrameSize), ("bracket-a", 24)), products: catalog);
+        SendFrames(Frame("retired", "camera-2"));
+
+        var sent = ExpectScoreFrame("retired");
+        Answer(Failed(sent, ScoringFailureKind.NoModelForProduct));
+        scoring.ExpectMsg<GetScoringStatus>(Patience); // asked at once
+        scoring.Reply(Serving(true, (ProductName.Default, 48)));
+        await AwaitFrameSize(48); // the new status is learnt before the back-off ends
+        clock.Advance(RetryDelay);
+
+        Assert.True(await watcher.WaitUntilAsync(w => w.DeadLetters.Count >= 1, Patience), "no dead letter arrived");
+        var dead = Assert.Single(watcher.DeadLetters);
+        Assert.Equal(("retired", DeadLetterReasons.NoModelForProduct), (dead.FrameId, dead.Reason));
+        Assert.False(scoring.HasMessages, "the frame was sent again");
+    }
+
+    [Fact]
     public async Task With_64_frames_in_flight_only_the_decode_workers_decode_and_the_actors_answer_meanwhile()
     {
         // Decoding that keeps its thread busy (not blocked, which the pool would notice and make up for) as long as
@@ -293,6 +491,11 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         Assert.Equal(4, published[DeadLetterReasons.UndecodableImage]); // a zero-byte frame and one that is not an image, twice
         Assert.Equal(4, published[DeadLetterReasons.InvalidHeader]);
         Assert.Equal(firstRound + secondRound, counted.Values.Sum());
+
+        // The product label where the frame's product is known: not for headers refused before it was.
+        var series = await exported.ScrapeSeriesAsync("pipeline_ingest_pipeline_ingest_frames_dead_lettered");
+        Assert.All(series.Where(s => s.Labels["reason"] == DeadLetterReasons.UndecodableImage), s => Assert.Equal(ProductName.Default, s.Labels.GetValueOrDefault("product")));
+        Assert.All(series.Where(s => s.Labels["reason"] == DeadLetterReasons.MissingHeader), s => Assert.False(s.Labels.ContainsKey("product")));
     }
 
     /// <summary>
@@ -344,14 +547,49 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         MaxImagePixels = maxImagePixels,
     };
 
-    /// <summary>Starts the actor and answers its question for the frame size: 32 px, model v1.</summary>
+    /// <summary>Starts the actor and answers its question for scoring's status: by default 32 px, model v1 of the default product.</summary>
     /// <param name="clock">The actor's time (its retries and sweeps); the system's when null.</param>
     /// <param name="prepareFrame">Stands in for decoding on the decode workers; the real decoder when null.</param>
-    private void StartIngest(IngestOptions? options = null, TimeProvider? clock = null, Func<DecodeFrame, RgbImage>? prepareFrame = null)
+    /// <param name="products">The node's products; only the default one when null.</param>
+    private void StartIngest(
+        IngestOptions? options = null, TimeProvider? clock = null, Func<DecodeFrame, RgbImage>? prepareFrame = null, ScoringNodeStatus? status = null, ProductCatalog? products = null)
     {
-        ingest = Sys.ActorOf(FrameIngestActor.Props(options ?? Options(), kafka, scoring.Ref, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing(), clock, null, prepareFrame));
+        ingest = Sys.ActorOf(FrameIngestActor.Props(options ?? Options(), kafka, scoring.Ref, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing(), clock, null, prepareFrame, products));
         scoring.ExpectMsg<GetScoringStatus>(Patience);
-        scoring.Reply(new ScoringNodeStatus([new ScoringStatus(true, "v1", FrameSize, 0, 0, "cpu")]));
+        scoring.Reply(status ?? new ScoringNodeStatus([new ScoringStatus(true, "v1", FrameSize, 0, 0, "cpu")]));
+    }
+
+    /// <summary>Starts the actor in front of <paramref name="router"/>, which answers its question for scoring's status itself.</summary>
+    private void StartIngestBehind(IActorRef router, IngestOptions? options = null) =>
+        ingest = Sys.ActorOf(FrameIngestActor.Props(options ?? Options(), kafka, router, metrics, NullLoggerFactory.Instance, new KafkaClientsClosing()));
+
+    /// <summary>A node of one scorer serving model v1 of each product at its size; <paramref name="inStep"/>: it serves all it will.</summary>
+    private static ScoringNodeStatus Serving(bool inStep, params (string Product, int Size)[] models) =>
+        new([new ScoringStatus(true, "v1", models.Where(model => model.Product == ProductName.Default).Select(model => (int?)model.Size).FirstOrDefault(), 0, 0, "cpu",
+            models.Select(model => new ServedModel(model.Product, "v1", model.Size)).ToArray())], inStep);
+
+    private static ScoringBusy Busy(ScoreFrame frame) => new(frame.FrameId, frame.CameraId, QueuedFrames: 8, QueueCapacity: 8, frame.Correlation);
+
+    /// <summary>Waits until the actor has read <paramref name="count"/> frames (or more) whose outcome is not yet in Kafka.</summary>
+    private async Task AwaitFramesInFlight(int count)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while ((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).FramesInFlight < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} frames were read after {Patience.TotalSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Waits until the actor has learnt that scoring takes frames of <paramref name="size"/> (its status reached it).</summary>
+    private async Task AwaitFrameSize(int size)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while ((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).FrameSize != size)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the actor did not learn frame size {size} within {Patience.TotalSeconds} s");
+            await Task.Delay(20);
+        }
     }
 
     private static FrameMetadata Frame(string id, string camera) => new(id, camera, DateTimeOffset.UtcNow, FrameContentTypes.Png);
@@ -429,10 +667,23 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
 
     private static FrameScored Scored(ScoreFrame frame, double score) => new(
         frame.FrameId, frame.CameraId, score, Threshold: 0.5, ModelVersion: "v1", frame.CapturedAt, frame.IngestedAt,
-        ScoredAt: DateTimeOffset.UtcNow, BatchSize: 1, frame.Correlation);
+        ScoredAt: DateTimeOffset.UtcNow, BatchSize: 1, frame.Correlation, Product: frame.Product);
 
     private static ScoringFailed Failed(ScoreFrame frame, ScoringFailureKind kind) =>
         new(frame.FrameId, frame.CameraId, kind, $"{kind} in a test", frame.Correlation);
+}
+
+/// <summary>
+/// Stands in for the scoring router: frames of camera-a go to scorer A, all others to scorer B, and each scorer answers
+/// the requester itself (as a device's scorer does); the status question is answered here.
+/// </summary>
+internal sealed class TwoScorersRouter : ReceiveActor
+{
+    public TwoScorersRouter(IActorRef scorerA, IActorRef scorerB, ScoringNodeStatus status)
+    {
+        Receive<ScoreFrame>(frame => (frame.CameraId == "camera-a" ? scorerA : scorerB).Forward(frame));
+        Receive<GetScoringStatus>(_ => Sender.Tell(status));
+    }
 }
 
 /// <summary>Answers every message with the message itself.</summary>

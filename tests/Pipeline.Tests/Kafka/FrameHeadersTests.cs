@@ -287,4 +287,61 @@ public class FrameHeadersTests
         Assert.False(headers.TryGetLastBytes("label", out _));
         Assert.Equal(4, headers.Count);
     }
+
+    [Fact]
+    public void A_frame_without_a_product_header_names_no_product()
+    {
+        var result = FrameHeaders.Parse(HeadersOf(ValidHeaders()), "cam-7");
+
+        Assert.True(result.IsValid);
+        Assert.Null(result.Metadata.Product); // the camera's product decides (ProductCatalog.ProductOf)
+    }
+
+    [Theory]
+    [InlineData("bracket-a", "bracket-a")]
+    [InlineData(" default ", "default")]
+    [InlineData("p7", "p7")]
+    public void The_product_header_is_the_frames_product(string header, string expected)
+    {
+        var result = FrameHeaders.Parse(HeadersOf([.. ValidHeaders(), ("product", header)]), "cam-7");
+
+        Assert.True(result.IsValid, result.Rejection?.Detail);
+        Assert.Equal(expected, result.Metadata.Product);
+    }
+
+    [Theory]
+    [InlineData("Bracket-A")]
+    [InlineData("bracket_a")]
+    [InlineData("-bracket")]
+    [InlineData("bracket-")]
+    [InlineData("")]
+    [InlineData("a/b")]
+    public void A_product_header_that_is_not_a_product_name_is_refused_as_an_unknown_product(string header)
+    {
+        var rejection = Rejection(HeadersOf([.. ValidHeaders(), ("product", header)]));
+
+        Assert.Equal(DeadLetterReasons.UnknownProduct, rejection.ReasonCode);
+        Assert.Contains($"Header 'product' '{header}' is not a product name", rejection.Detail);
+    }
+
+    [Fact]
+    public void A_long_product_header_is_quoted_cut_short()
+    {
+        var rejection = Rejection(HeadersOf([.. ValidHeaders(), ("product", new string('p', 64))]));
+
+        Assert.Equal(DeadLetterReasons.UnknownProduct, rejection.ReasonCode);
+        Assert.Contains($"'{new string('p', FrameHeaders.ExcerptLength)}…'", rejection.Detail);
+    }
+
+    [Fact]
+    public void Created_headers_carry_the_product_and_parse_back_to_it()
+    {
+        var metadata = new FrameMetadata("f-1", "cam-1", DateTimeOffset.UnixEpoch, FrameContentTypes.Jpeg, Product: "bracket-a");
+
+        var message = FrameHeaders.CreateMessage(metadata, [1]);
+
+        Assert.Equal("bracket-a", Encoding.UTF8.GetString(message.Headers.GetLastBytes("product")));
+        Assert.Equal(metadata, FrameHeaders.Parse(message.Headers, message.Key).Metadata);
+        Assert.False(FrameHeaders.Create(metadata with { Product = null }).TryGetLastBytes("product", out _));
+    }
 }

@@ -32,10 +32,11 @@ public class InspectionEventsTests
         var json = JsonNode.Parse(InspectionEvents.Serialize(Result))!.AsObject();
 
         Assert.Equal(
-            ["schema_version", "frame_id", "camera_id", "score", "threshold", "verdict", "model_version", "captured_at",
+            ["schema_version", "frame_id", "camera_id", "product", "score", "threshold", "verdict", "model_version", "captured_at",
              "ingested_at", "scored_at", "published_at", "source_partition", "source_offset"],
             json.Select(p => p.Key));
-        Assert.Equal(2, (int)json["schema_version"]!);
+        Assert.Equal(3, (int)json["schema_version"]!);
+        Assert.Equal("default", (string)json["product"]!);
         Assert.Equal("anomalous", (string)json["verdict"]!);
         Assert.Equal("2025-03-01T08:15:30.123+00:00", (string)json["captured_at"]!);
         Assert.Equal(1042, (long)json["source_offset"]!);
@@ -54,15 +55,40 @@ public class InspectionEventsTests
     }
 
     [Fact]
-    public void A_version_1_result_without_regions_still_reads()
+    public void A_version_1_result_without_regions_or_product_still_reads_as_the_default_products()
     {
-        var version1 = InspectionEvents.Serialize(Result).AsSpan().ToArray();
-        var text = Text(version1).Replace("\"schema_version\":2", "\"schema_version\":1", StringComparison.Ordinal);
+        var json = JsonNode.Parse(InspectionEvents.Serialize(Result with { Product = "bracket-a" }))!.AsObject();
+        json["schema_version"] = 1;
+        json.Remove("product");
 
-        var read = InspectionEvents.DeserializeInspectionResult(Encoding.UTF8.GetBytes(text));
+        var read = InspectionEvents.DeserializeInspectionResult(Encoding.UTF8.GetBytes(json.ToJsonString()));
 
-        Assert.Equal(1, read.SchemaVersion);
+        Assert.Equal((1, "default"), (read.SchemaVersion, read.Product));
         Assert.Null(read.Regions);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Results_of_every_schema_version_up_to_the_current_one_read(int version)
+    {
+        var json = JsonNode.Parse(InspectionEvents.Serialize(Result))!.AsObject();
+        json["schema_version"] = version;
+
+        Assert.Equal(version, InspectionEvents.DeserializeInspectionResult(Encoding.UTF8.GetBytes(json.ToJsonString())).SchemaVersion);
+        Assert.Equal(3, InspectionResult.CurrentSchemaVersion);
+    }
+
+    [Fact]
+    public void A_result_names_its_product_and_round_trips_with_it()
+    {
+        var ofBracket = Result with { Product = "bracket-a" };
+
+        var json = InspectionEvents.Serialize(ofBracket);
+
+        Assert.Contains("\"camera_id\":\"cam-7\",\"product\":\"bracket-a\",", Text(json));
+        Assert.Equal(ofBracket, InspectionEvents.DeserializeInspectionResult(json));
     }
 
     [Fact]
@@ -84,19 +110,53 @@ public class InspectionEventsTests
 
         var json = InspectionEvents.Serialize(feedback);
 
-        Assert.Equal("""{"schema_version":1,"frame_id":"f-0001","label":"defect"}""", Text(json));
+        Assert.Equal("""{"schema_version":2,"frame_id":"f-0001","label":"defect"}""", Text(json));
         Assert.Equal(feedback, InspectionEvents.DeserializeLabelFeedback(json));
+    }
+
+    [Fact]
+    public void Label_feedback_may_name_its_product_and_version_1_feedback_without_one_still_reads()
+    {
+        var feedback = new LabelFeedback { FrameId = "f-0001", Label = FrameLabel.Good, Product = "bracket-a" };
+
+        var json = InspectionEvents.Serialize(feedback);
+
+        Assert.Equal("""{"schema_version":2,"frame_id":"f-0001","label":"good","product":"bracket-a"}""", Text(json));
+        Assert.Equal(feedback, InspectionEvents.DeserializeLabelFeedback(json));
+        var version1 = InspectionEvents.DeserializeLabelFeedback("""{"schema_version":1,"frame_id":"f-0001","label":"good"}"""u8);
+        Assert.Equal((1, null), (version1.SchemaVersion, version1.Product));
+    }
+
+    [Fact]
+    public void A_model_event_names_its_product_and_version_1_events_read_as_the_default_products()
+    {
+        var published = new ModelEvent
+        {
+            Kind = ModelEventKind.Published, Product = "bracket-a", Version = "v2", PreviousVersion = "v1",
+            Detail = "passed", At = new DateTimeOffset(2026, 11, 26, 16, 3, 41, TimeSpan.Zero),
+        };
+
+        var json = JsonNode.Parse(InspectionEvents.Serialize(published))!.AsObject();
+
+        Assert.Equal((2, "bracket-a"), ((int)json["schema_version"]!, (string)json["product"]!));
+        Assert.Equal(published, InspectionEvents.DeserializeModelEvent(InspectionEvents.Serialize(published)));
+        json["schema_version"] = 1;
+        json.Remove("product");
+        var version1 = InspectionEvents.DeserializeModelEvent(Encoding.UTF8.GetBytes(json.ToJsonString()));
+        Assert.Equal((1, "default", "v2"), (version1.SchemaVersion, version1.Product, version1.Version));
     }
 
     [Fact]
     public void A_newer_schema_version_is_refused_before_anything_else()
     {
-        var json = """{"schema_version":3,"frame_id":"f-1","something_new":{}}"""u8.ToArray();
+        var json = """{"schema_version":4,"frame_id":"f-1","something_new":{}}"""u8.ToArray();
 
         var error = Assert.Throws<EventFormatException>(() => InspectionEvents.DeserializeInspectionResult(json));
 
-        Assert.Contains("schema version 3", error.Message);
+        Assert.Contains("schema version 4; this build reads versions 1 to 3", error.Message);
         Assert.Contains("Upgrade", error.Message);
+        var label = Assert.Throws<EventFormatException>(() => InspectionEvents.DeserializeLabelFeedback("""{"schema_version":3,"frame_id":"f-1","label":"good"}"""u8));
+        Assert.Contains("schema version 3; this build reads versions 1 to 2", label.Message);
     }
 
     [Theory]

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Pipeline.Shared.Configuration;
 using Pipeline.Shared.Kafka;
+using Pipeline.Shared.Products;
 using Pipeline.Tests.Cluster;
 using Xunit;
 
@@ -39,6 +40,7 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
                 ["no-content-type"] = (Frame("no-content-type", "camera-1", png, without: FrameHeaderNames.ContentType), DeadLetterReasons.MissingHeader),
                 ["odd-label"] = (Frame("odd-label", "camera-2", png, label: "maybe"), DeadLetterReasons.UnknownLabel),
                 ["huge-camera"] = (Frame("huge-camera", new string('c', 100_000), png), DeadLetterReasons.InvalidHeader),
+                ["odd-product"] = (Frame("odd-product", "camera-3", png, product: "Bracket A"), DeadLetterReasons.UnknownProduct),
             };
             foreach (var (id, (message, _)) in refused.Where(entry => entry.Key != "f-0004")) line.SendRaw(message);
             var good = sent.Where(frame => !frame.Corrupt).ToArray();
@@ -89,6 +91,7 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
         Assert.True(problems.Count == 0, $"{where}: {string.Join("; ", problems)}");
         var result = json.RootElement;
         Assert.Equal(result.GetProperty("camera_id").GetString(), message.Key);
+        Assert.Equal(ProductName.Default, result.GetProperty("product").GetString()); // the rig configures no product
         Assert.Equal(result.GetProperty("frame_id").GetString(), message.Header(FrameHeaderNames.FrameId));
         Assert.Equal(InspectionEvents.JsonContentType, message.Header(FrameHeaderNames.ContentType));
         var anomalous = result.GetProperty("score").GetDouble() > result.GetProperty("threshold").GetDouble();
@@ -131,11 +134,12 @@ public sealed class OutsideClientTests(StreamingRigFixture fixture)
         return json.RootElement.GetProperty(name).Clone();
     }
 
-    private static Message<string, byte[]> Frame(string id, string camera, byte[] value, string? without = null, string? label = null)
+    private static Message<string, byte[]> Frame(string id, string camera, byte[] value, string? without = null, string? label = null, string? product = null)
     {
         var message = FrameHeaders.CreateMessage(new FrameMetadata(id, camera, DateTimeOffset.UtcNow, FrameContentTypes.Png), value);
         if (without is not null) message.Headers.Remove(without);
         if (label is not null) message.Headers.Add(FrameHeaderNames.Label, Encoding.UTF8.GetBytes(label));
+        if (product is not null) message.Headers.Add(FrameHeaderNames.Product, Encoding.UTF8.GetBytes(product));
         return message;
     }
 }
