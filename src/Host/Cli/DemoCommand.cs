@@ -74,11 +74,11 @@ public static class DemoCommand
                     foreach (var (look, index) in looks.Select((look, index) => (look, index)))
                     {
                         var folder = count == 1 ? Path.Combine(root, "parts") : Path.Combine(root, "parts", look.Name);
-                        SyntheticParts.WriteMvtecFolder(folder, trainGood: 60, testGood: 30, testPerDefect: 15 * 3 / look.Defects.Count, imageSize, parse.GetValue(seed) + index, look);
+                        SyntheticParts.WriteMvtecFolder(folder, trainGood: 60, testGood: 30, testPerDefect: 15, imageSize, parse.GetValue(seed) + index, look);
                         dataFolders.Add(folder);
                         progress.Note(count == 1
                             ? $"generated parts in {folder}: 60 good to train on; 30 good and 15 each with a scratch, a hole or a stain for the cameras"
-                            : $"generated {look.Name} parts in {folder}: 60 good to train on; 30 good and {15 * 3 / look.Defects.Count} each with a " +
+                            : $"generated {look.Name} parts in {folder}: 60 good to train on; 30 good and 15 each with a " +
                               $"{string.Join(" or a ", look.Defects.Select(kind => kind.ToString().ToLowerInvariant()))} for the cameras");
                     }
                 }
