@@ -17,32 +17,67 @@ public enum DefectKind
 }
 
 /// <summary>
-/// Square camera images of a brushed-metal part, with or without a surface defect, for tests and the
-/// demo camera. Everything random is drawn from the <see cref="Random"/> passed in, in a fixed order, so
-/// a seeded generator gives the same images on every run.
+/// What a kind of part looks like: its surface colour (<c>channel = level · Tint + Offset</c> for a grey level around
+/// <see cref="Brightness"/>), the direction of its grain, and the defects it gets. <see cref="Steel"/> is the part of
+/// the single-product demo; <see cref="Products"/> are the demo's kinds of parts with <c>--products N</c>.
+/// </summary>
+/// <param name="Name">A product name (<c>bracket-a</c>): what the demo calls this kind of part.</param>
+/// <param name="Brightness">Mean grey level of the surface before tinting, 0..255.</param>
+/// <param name="Tint">Red, green and blue factors on the grey level.</param>
+/// <param name="Offset">Red, green and blue levels added after the factors.</param>
+/// <param name="VerticalGrain">Brushing streaks run top to bottom instead of left to right.</param>
+/// <param name="Defects">The defects this kind of part gets, one test folder each.</param>
+public sealed record PartLook(string Name, double Brightness, (double Red, double Green, double Blue) Tint, (double Red, double Green, double Blue) Offset,
+    bool VerticalGrain, IReadOnlyList<DefectKind> Defects)
+{
+    /// <summary>Brushed steel, slightly blue, with horizontal grain; every kind of defect.</summary>
+    public static PartLook Steel { get; } = new("steel", 125, (0.97, 0.99, 1.03), (0, 0, 2), VerticalGrain: false, [DefectKind.Scratch, DefectKind.Hole, DefectKind.Stain]);
+
+    /// <summary>
+    /// The demo's kinds of parts, each visibly different from the others in colour, grain or both, and with its own
+    /// pair of defects: a steel bracket, a dark rubber gasket, a brass plate and a blue-painted cover.
+    /// </summary>
+    public static IReadOnlyList<PartLook> Products { get; } =
+    [
+        Steel with { Name = "bracket-a", Defects = [DefectKind.Scratch, DefectKind.Hole] },
+        new("gasket-b", 72, (0.92, 0.92, 0.96), (6, 6, 6), VerticalGrain: true, [DefectKind.Scratch, DefectKind.Stain]),
+        new("plate-c", 150, (1.10, 0.92, 0.55), (0, 0, 0), VerticalGrain: true, [DefectKind.Hole, DefectKind.Stain]),
+        new("cover-d", 110, (0.55, 0.80, 1.35), (0, 0, 0), VerticalGrain: false, [DefectKind.Scratch, DefectKind.Hole]),
+    ];
+}
+
+/// <summary>
+/// Square camera images of a part (brushed steel unless another <see cref="PartLook"/> is given), with or without a
+/// surface defect, for tests and the demo camera. Everything random is drawn from the <see cref="Random"/> passed in,
+/// in a fixed order, so a seeded generator gives the same images on every run.
 /// </summary>
 /// <remarks>
-/// A good part has fine horizontal brushing streaks, smooth illumination changes across the part and
+/// A good part has fine brushing streaks along its grain, smooth illumination changes across the part and
 /// pixel noise; brightness, streaks and illumination differ a little from part to part. A defect only
 /// changes the pixels it covers.
 /// </remarks>
 public sealed class SyntheticParts
 {
     /// <param name="size">Width and height of the images in pixels, at least 32.</param>
-    public SyntheticParts(int size)
+    /// <param name="look">What the parts look like; <see cref="PartLook.Steel"/> when null.</param>
+    public SyntheticParts(int size, PartLook? look = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 32);
         Size = size;
+        Look = look ?? PartLook.Steel;
     }
 
     /// <summary>Width and height of the images, in pixels.</summary>
     public int Size { get; }
 
+    public PartLook Look { get; }
+
     /// <summary>A defect-free part.</summary>
     public RgbImage Good(Random rng)
     {
         int size = Size;
-        double brightness = 125 + 10 * Symmetric(rng);
+        var (look, vertical) = (Look, Look.VerticalGrain);
+        double brightness = look.Brightness + 10 * Symmetric(rng);
         // Brushing: every row gets its own offset, smoothed over neighbouring rows into 1-3 px streaks,
         // plus a regular fine ripple; the streaks fade in and out slowly along the row.
         var rowNoise = new double[size];
@@ -68,11 +103,11 @@ public sealed class SyntheticParts
                 double distanceSquared = (u - lightX) * (u - lightX) + (v - lightY) * (v - lightY);
                 double level = brightness + streak * fade + tiltX * (u - 0.5) + tiltY * (v - 0.5)
                     - 40 * distanceSquared + 2.5 * Gaussian(rng);
-                // Steel is slightly blue.
-                int at = (y * size + x) * 3;
-                pixels[at] = ToByte(level * 0.97);
-                pixels[at + 1] = ToByte(level * 0.99);
-                pixels[at + 2] = ToByte(level * 1.03 + 2);
+                // Drawn along rows; a part with vertical grain gets the picture transposed.
+                int at = (vertical ? x * size + y : y * size + x) * 3;
+                pixels[at] = ToByte(level * look.Tint.Red + look.Offset.Red);
+                pixels[at + 1] = ToByte(level * look.Tint.Green + look.Offset.Green);
+                pixels[at + 2] = ToByte(level * look.Tint.Blue + look.Offset.Blue);
             }
         }
         return new RgbImage(size, size, pixels);
@@ -105,19 +140,20 @@ public sealed class SyntheticParts
 
     /// <summary>
     /// Writes a category folder in the MVTec AD layout (see <see cref="MvtecDataset"/>) of
-    /// <paramref name="size"/>-pixel PNGs: train/good, test/good, and one test folder per
-    /// <see cref="DefectKind"/> (test/scratch, test/hole, test/stain). Files are named 000.png, 001.png, ...
+    /// <paramref name="size"/>-pixel PNGs of parts that look as <paramref name="look"/> says (steel by default):
+    /// train/good, test/good, and one test folder per defect of the look (for steel: test/scratch, test/hole,
+    /// test/stain). Files are named 000.png, 001.png, ...
     /// </summary>
-    public static void WriteMvtecFolder(string root, int trainGood, int testGood, int testPerDefect, int size, int seed)
+    public static void WriteMvtecFolder(string root, int trainGood, int testGood, int testPerDefect, int size, int seed, PartLook? look = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(trainGood);
         ArgumentOutOfRangeException.ThrowIfNegative(testGood);
         ArgumentOutOfRangeException.ThrowIfNegative(testPerDefect);
-        var parts = new SyntheticParts(size);
+        var parts = new SyntheticParts(size, look);
         var rng = new Random(seed);
         WriteImages(Path.Combine(root, "train", MvtecDataset.GoodLabel), trainGood, () => parts.Good(rng));
         WriteImages(Path.Combine(root, "test", MvtecDataset.GoodLabel), testGood, () => parts.Good(rng));
-        foreach (var kind in Enum.GetValues<DefectKind>())
+        foreach (var kind in parts.Look.Defects)
             WriteImages(Path.Combine(root, "test", kind.ToString().ToLowerInvariant()), testPerDefect, () => parts.Defective(rng, kind));
     }
 

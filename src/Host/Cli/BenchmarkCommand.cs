@@ -14,7 +14,8 @@ namespace Pipeline.Host.Cli;
 /// <c>pipeline benchmark</c>: measures the model's own speed on this machine, apart from any data set:
 /// backbone time per view, scoring time per image (features of all test views + flow), and flow training
 /// throughput, with the process's peak memory. The figures in docs/benchmarks.md come from here.
-/// <c>pipeline benchmark refit</c> (<see cref="RefitBenchmark"/>) times a refit on stored features.
+/// <c>pipeline benchmark refit</c> (<see cref="RefitBenchmark"/>) times a refit on stored features;
+/// <c>pipeline benchmark products</c> (<see cref="ProductsBenchmark"/>) what several products cost on one node.
 /// </summary>
 public static class BenchmarkCommand
 {
@@ -35,6 +36,7 @@ public static class BenchmarkCommand
         common.AddTo(command);
         command.Add(RefitBenchmark.Create());
         command.Add(SwapBenchmark.Create());
+        command.Add(ProductsBenchmark.Create());
         command.SetAction((parse, cancellation) => CommandRunner.Run(token =>
         {
             var device = common.ResolveDevice(parse);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Pipeline.Host.Demo;
 using Pipeline.Scoring;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Simulation;
 using Pipeline.Training;
 
@@ -15,6 +16,8 @@ namespace Pipeline.Host.Cli;
 /// as they arrive, and a summary at the end. With <c>--refit-after M</c> the good frames carry a <c>label</c> header, and
 /// the training role refits the flow after M of them and hot-swaps the new version mid-stream. The node serves the
 /// operator console (docs/console.md) and the demo prints its login links; <c>--stay</c> keeps it running after the summary.
+/// With <c>--products N</c> (N ≥ 2) it generates N kinds of parts (<see cref="PartLook.Products"/>), trains one flow per
+/// product, maps the cameras to products and streams their frames mixed; <c>--refit-after M</c> then refits every product.
 /// </summary>
 public static class DemoCommand
 {
@@ -36,11 +39,16 @@ public static class DemoCommand
         var refitAfter = new Option<int?>("--refit-after") { Description = "continuous learning: label the good frames, refit the flow after this many of them and swap the new version in mid-stream (at least 10)" };
         var consolePort = new Option<int>("--console-port") { Description = "serve the operator console on this port of 127.0.0.1 (0 = a free one)", DefaultValueFactory = _ => 0 };
         var stay = new Option<bool>("--stay") { Description = "after the summary, keep the node and its console running until Ctrl+C or SIGTERM" };
+        var productCount = new Option<int>("--products")
+        {
+            Description = $"kinds of parts on the lines (1 to {PartLook.Products.Count}): each gets its own generated parts, flow and cameras, and their frames stream mixed (1 = the default product alone)",
+            DefaultValueFactory = _ => 1,
+        };
         var anomalyMaps = new Option<string?>("--anomaly-maps") { Description = "which frames get an anomaly map: anomalous (default), all or off (Pipeline:Scoring:AnomalyMaps)" };
         var common = new CommonOptions();
         var command = new Command("demo", "Run the whole product in this process: train on good parts, stream camera frames through mock Kafka and a node with every role, print anomalies live and a summary.")
         {
-            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter, anomalyMaps, consolePort, stay,
+            frames, rate, cameras, corruptEvery, data, output, size, seed, json, bare, cpuWorkers, cpuThreads, batchViews, refitAfter, anomalyMaps, consolePort, stay, productCount,
         };
         common.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
@@ -53,11 +61,26 @@ public static class DemoCommand
                 var progress = ConsoleProgress.ToStandardError();
                 var imageSize = parse.GetValue(size);
                 var dataFolder = parse.GetValue(data);
-                if (dataFolder is null)
+                var count = parse.GetValue(productCount);
+                if (count < 1 || count > PartLook.Products.Count)
+                    throw new Shared.PipelineInputException($"--products is {count}; use 1 to {PartLook.Products.Count} (the demo has {PartLook.Products.Count} kinds of parts: {string.Join(", ", PartLook.Products.Select(look => look.Name))}).");
+                if (count > 1 && dataFolder is not null)
+                    throw new Shared.PipelineInputException($"--data streams one data set as the default product; --products {count} generates the parts of each product. Use one of them.");
+                PartLook[] looks = count == 1 ? [PartLook.Steel with { Name = ProductName.Default }] : PartLook.Products.Take(count).ToArray();
+                var dataFolders = new List<string>();
+                if (dataFolder is not null) dataFolders.Add(dataFolder);
+                else
                 {
-                    dataFolder = Path.Combine(root, "parts");
-                    SyntheticParts.WriteMvtecFolder(dataFolder, trainGood: 60, testGood: 30, testPerDefect: 15, imageSize, parse.GetValue(seed));
-                    progress.Note($"generated parts in {dataFolder}: 60 good to train on; 30 good and 15 each with a scratch, a hole or a stain for the cameras");
+                    foreach (var (look, index) in looks.Select((look, index) => (look, index)))
+                    {
+                        var folder = count == 1 ? Path.Combine(root, "parts") : Path.Combine(root, "parts", look.Name);
+                        SyntheticParts.WriteMvtecFolder(folder, trainGood: 60, testGood: 30, testPerDefect: 15, imageSize, parse.GetValue(seed) + index, look);
+                        dataFolders.Add(folder);
+                        progress.Note(count == 1
+                            ? $"generated parts in {folder}: 60 good to train on; 30 good and 15 each with a scratch, a hole or a stain for the cameras"
+                            : $"generated {look.Name} parts in {folder}: 60 good to train on; 30 good and 15 each with a " +
+                              $"{string.Join(" or a ", look.Defects.Select(kind => kind.ToString().ToLowerInvariant()))} for the cameras");
+                    }
                 }
 
                 var training = TrainingOptions.Cpu with
@@ -65,12 +88,17 @@ public static class DemoCommand
                     ImageSize = imageSize, TrainViews = 8, TestViews = 8, Epochs = 25, HiddenWidth = 128, CouplingBlocks = 4,
                 };
                 var device = common.ResolveDevice(parse);
-                string modelFile;
+                var products = new List<DemoProduct>();
                 using (var backbone = PretrainedBackbone.Load(device))
                 {
-                    var outcome = ModelTraining.TrainOnFolder(dataFolder, training, backbone, common.Cache(parse), progress, "demo", cancellation: token);
-                    modelFile = Path.Combine(root, "model", ModelArtifact.DefaultFileName);
-                    outcome.Artifact.Save(modelFile);
+                    foreach (var (look, folder) in looks.Zip(dataFolders))
+                    {
+                        var single = look.Name == ProductName.Default;
+                        var outcome = ModelTraining.TrainOnFolder(folder, training, backbone, common.Cache(parse), progress, single ? "demo" : $"demo-{look.Name}", cancellation: token);
+                        var modelFile = single ? Path.Combine(root, "model", ModelArtifact.DefaultFileName) : Path.Combine(root, "model", look.Name, ModelArtifact.DefaultFileName);
+                        outcome.Artifact.Save(modelFile);
+                        products.Add(new DemoProduct(look.Name, folder, modelFile));
+                    }
                 }
 
                 var defaults = new ScoringOptions();
@@ -120,9 +148,9 @@ public static class DemoCommand
                         },
                     };
                 }
-                var summary = await StreamingDemo.RunAsync(dataFolder, modelFile, options, line => Console.WriteLine(line), token);
+                var summary = await StreamingDemo.RunAsync(products, options, line => Console.WriteLine(line), token);
                 if (options.WhileServing is null) Print(summary);
-                if (keep is not null) Console.WriteLine($"model in {Path.GetDirectoryName(modelFile)}");
+                if (keep is not null) Console.WriteLine(count == 1 ? $"model in {Path.GetDirectoryName(products[0].ModelFile)}" : $"models in {Path.Combine(root, "model")}");
                 Console.WriteLine($"demo finished in {clock.Elapsed.TotalSeconds:0} s");
                 if (summary.Complete) return CommandRunner.Success;
                 Console.Error.WriteLine($"error: {summary.FramesSent - summary.DistinctFrameIds - summary.DeadLettered} of {summary.FramesSent} frames have no outcome.");

@@ -13,7 +13,9 @@ using Pipeline.Shared.Evaluation;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Simulation;
+using Pipeline.Training.Registry;
 
 namespace Pipeline.Host.Demo;
 
@@ -87,19 +89,41 @@ public static class StreamingDemo
     /// <param name="dataFolder">A data set in MVTec AD layout; its test images are what the cameras show.</param>
     /// <param name="modelFile">The trained model artifact the node scores with.</param>
     /// <param name="report">Lines for people: live anomalies and dead letters, progress.</param>
+    public static Task<StreamingDemoSummary> RunAsync(
+        string dataFolder, string modelFile, StreamingDemoOptions options, Action<string> report, CancellationToken cancellation) =>
+        RunAsync([new DemoProduct(ProductName.Default, dataFolder, modelFile)], options, report, cancellation);
+
+    /// <summary>
+    /// The demo with one or more products. The default product alone is the single-product demo: the node is configured
+    /// as a deployment without products (its model imported as v1 by the training role). Several products: each
+    /// product's model is imported into its own registry (<see cref="ModelRegistry.Open(string, string)"/>) before the
+    /// node starts, the cameras are mapped to products in the node's configuration (<see cref="DemoCameras"/>), and the
+    /// frames of every product stream mixed.
+    /// </summary>
+    /// <param name="products">The products, each with its data set and model; names distinct.</param>
+    /// <param name="report">Lines for people: live anomalies and dead letters, progress.</param>
     public static async Task<StreamingDemoSummary> RunAsync(
-        string dataFolder, string modelFile, StreamingDemoOptions options, Action<string> report, CancellationToken cancellation)
+        IReadOnlyList<DemoProduct> products, StreamingDemoOptions options, Action<string> report, CancellationToken cancellation)
     {
         if (options.Frames < 1) throw new PipelineInputException($"--frames is {options.Frames}; send at least 1 frame.");
         if (options.FramesPerSecond < 0) throw new PipelineInputException($"--rate is {options.FramesPerSecond}; use 0 (as fast as possible) or more frames per second.");
         if (options.Cameras < 1) throw new PipelineInputException($"--cameras is {options.Cameras}; use at least 1.");
         if (options.RefitAfter is < 10) throw new PipelineInputException($"--refit-after is {options.RefitAfter}; use at least 10 good frames (a fifth are held back to validate the refit).");
-        var artifact = ModelArtifact.Load(modelFile);
-        var (frames, truth) = CameraFrames(MvtecDataset.Open(dataFolder), options);
+        if (products.Count == 0) throw new ArgumentException("The demo needs at least one product.", nameof(products));
+        foreach (var product in products) ProductName.Require(product.Name, "demo product");
+        if (products.Select(product => product.Name).Distinct().Count() != products.Count)
+            throw new ArgumentException($"The demo's products have one name twice: {string.Join(", ", products.Select(product => product.Name))}.", nameof(products));
+        var single = DemoCameras.IsSingleProduct(products);
+        var names = products.Select(product => product.Name).ToArray();
+        var artifacts = products.Select(product => ModelArtifact.Load(product.ModelFile)).ToArray();
+        var artifact = artifacts[0];
+        var modelFile = products[0].ModelFile;
+        var (frames, truth) = DemoCameras.Frames(names, products.Select(product => MvtecDataset.Open(product.DataFolder)).ToArray(), options);
+        var cameras = single ? options.Cameras : DemoCameras.MappedCameras(options.Cameras, products.Count) + 1;
 
         using var kafka = MockKafkaCluster.Start(brokers: 1);
         var topics = new TopicNames();
-        kafka.CreateTopic(topics.Frames, partitions: Math.Max(3, options.Cameras));
+        kafka.CreateTopic(topics.Frames, partitions: Math.Max(3, cameras));
         kafka.CreateTopic(topics.Results, partitions: 3);
         kafka.CreateTopic(topics.Anomalies, partitions: 3);
         kafka.CreateTopic(topics.DeadLetter, partitions: 1);
@@ -116,24 +140,32 @@ public static class StreamingDemo
             [$"{HttpOptions.Section}:Port"] = "0",
             [$"{KafkaOptions.SectionName}:BootstrapServers"] = kafka.BootstrapServers,
             [$"{KafkaOptions.SectionName}:ConsumerGroup"] = kafkaOptions.ConsumerGroup,
-            [$"{ScoringOptions.SectionName}:ModelPath"] = modelFile,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        // Several products: no model path; every scorer takes each product's current version from the registries.
+        if (single) settings[$"{ScoringOptions.SectionName}:ModelPath"] = modelFile;
+        foreach (var (key, value) in DemoCameras.ProductSettings(names, options.Cameras)) settings[key] = value;
         AddScoringSettings(settings, options.Scoring);
         using var console = options.ConsolePort is { } consolePort ? DemoConsole.Create(settings, consolePort) : null;
         var workFolder = options.WorkFolder ?? Directory.CreateTempSubdirectory("pipeline-demo-training-").FullName;
-        AddTrainingSettings(settings, workFolder, modelFile, options.RefitAfter);
+        var registryRoot = Path.Combine(workFolder, "registry");
+        AddTrainingSettings(settings, workFolder, single ? modelFile : null, single ? options.RefitAfter : null, options.RefitAfter);
+        if (!single) ImportProductModels(registryRoot, products, artifacts, report);
         if (options.SeparateScoringNode) settings[$"{ClusterOptions.Section}:Roles"] = $"{ClusterRoles.Ingest},{ClusterRoles.Training}";
         using var node = PipelineHost.CreateBuilder(new PipelineHostSettings { UseDefaultSources = false, Overrides = settings }).WithPipelineRoles().Build();
         var clock = Stopwatch.StartNew();
         await node.StartAsync(cancellation);
-        var scoringNode = options.SeparateScoringNode ? StartScoringNode(node, modelFile, options.Scoring, report) : null;
+        var scoringNode = options.SeparateScoringNode ? StartScoringNode(node, single ? modelFile : null, DemoCameras.ProductSettings(names, options.Cameras), options.Scoring, report) : null;
         try
         {
             await WaitUntilReadyAsync(node, cancellation);
             if (scoringNode is not null) await scoringNode.WaitUntilReadyAsync(cancellation);
-            report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion} as registry version v1, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###}), training" +
-                   (options.RefitAfter is { } m ? $" (refit after {m} good frames)" : ""));
+            if (single)
+                report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring (model {artifact.Manifest.ModelVersion} as registry version v1, {artifact.Manifest.ImageSize} px, {artifact.Manifest.TestViews} views, threshold {artifact.Manifest.Threshold:0.###}), training" +
+                       (options.RefitAfter is { } m ? $" (refit after {m} good frames)" : ""));
+            else
+                report($"node ready in {clock.Elapsed.TotalSeconds:0.0} s: ingest, scoring ({products.Count} products: {string.Join(", ", products.Select((p, i) => $"{p.Name} {artifacts[i].Manifest.ImageSize} px, threshold {artifacts[i].Manifest.Threshold:0.###}"))}), training" +
+                       (options.RefitAfter is { } m ? $" (each product refitted after {m} of its good frames)" : ""));
             if (console is not null) foreach (var line in console.LoginLines()) report(line);
 
             double? bareFramesPerSecond = null;
@@ -148,10 +180,18 @@ public static class StreamingDemo
                 anomaly => report($"ANOMALY  {anomaly.CameraId}  {anomaly.FrameId}  score {anomaly.Score:0.00} > {anomaly.Threshold:0.00}  (truth: {(truth.TryGetValue(anomaly.FrameId, out var known) ? known.DefectType : "not a frame of the demo's cameras")}){RegionsText(anomaly)}"),
                 dead => report($"DEAD LETTER  {dead.FrameId}  {dead.Reason}: {dead.Detail}"));
             var publishing = options.PublishMidStream is { } plan
-                ? PublishWhenDueAsync(plan, watcher, Path.Combine(workFolder, "registry"), memory, report, cancellation)
+                ? PublishWhenDueAsync(plan, watcher, ModelRegistry.Open(registryRoot, names[0]), memory, report, cancellation)
+                : Task.CompletedTask;
+            using var streamDone = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            var refitting = !single && options.RefitAfter is { } refitAfter
+                ? ProductRefits.RunWhenDueAsync(node.Services.GetRequiredService<Akka.Hosting.ActorRegistry>().Get<TrainingRole.TrainingSingleton>(), names, refitAfter, report, streamDone.Token)
                 : Task.CompletedTask;
             using var producer = KafkaClients.CreateProducer(kafkaOptions, "demo-cameras", PipelineTopic.Frames);
-            report($"{options.Cameras} camera(s) send {frames.Count} frames at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}");
+            report(single
+                ? $"{options.Cameras} camera(s) send {frames.Count} frames at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}"
+                : $"{cameras} cameras send {frames.Count} frames of {products.Count} products mixed at {(options.FramesPerSecond > 0 ? $"{options.FramesPerSecond:0.#} frames/s" : "full speed")}: " +
+                  $"{string.Join("; ", names.Select(name => $"{name} on {string.Join(", ", DemoCameras.ProductSettings(names, options.Cameras).Where(s => s.Key.Contains($":{name}:", StringComparison.Ordinal)).Select(s => s.Value))}"))}; " +
+                  $"every {DemoCameras.ChangeoverEvery}th frame from {DemoCameras.CameraId(cameras)}, mapped to no product, with a product header");
             var sent = await CameraStream.RunAsync(producer, topics.Frames, frames, new CameraStreamOptions { FramesPerSecond = options.FramesPerSecond > 0 ? options.FramesPerSecond : null }, cancellation);
             if (!sent.AllDelivered)
                 throw new InvalidOperationException($"The camera simulator could not send {sent.Failed} of {sent.Sent} frames: {sent.FirstError}");
@@ -160,7 +200,20 @@ public static class StreamingDemo
             if (!done)
                 report($"gave up waiting after {options.Patience.TotalSeconds:0} s: {watcher.DistinctResults} results and {watcher.DeadLetters.Count} dead letters for {frames.Count} frames");
             await publishing;
+            await streamDone.CancelAsync();
+            await refitting;
             var summary = Summarize(watcher, sent, truth, artifact, bareFramesPerSecond, options, await memory.StopAsync());
+            if (!single)
+            {
+                var figures = ProductFigures.Of(names, watcher.Results, truth);
+                summary = summary with
+                {
+                    Products = names,
+                    ResultsPerProduct = figures.ResultsPerProduct,
+                    AurocPerProduct = figures.AurocPerProduct,
+                    ModelVersionsPerProduct = figures.ModelVersionsPerProduct,
+                };
+            }
             if (options.WhileServing is { } serve) await serve(summary, cancellation);
             return summary;
         }
@@ -176,10 +229,10 @@ public static class StreamingDemo
 
     /// <summary>
     /// Starts <c>pipeline serve --roles scoring</c> (this same executable) as a child process that joins
-    /// <paramref name="node"/>'s cluster and scores with <paramref name="modelFile"/>; its log lines go to
-    /// <paramref name="report"/>.
+    /// <paramref name="node"/>'s cluster and scores with <paramref name="modelFile"/> (null: with the registries' current
+    /// versions only), configured with <paramref name="productSettings"/>; its log lines go to <paramref name="report"/>.
     /// </summary>
-    private static ScoringNodeProcess StartScoringNode(IHost node, string modelFile, ScoringOptions scoring, Action<string> report)
+    private static ScoringNodeProcess StartScoringNode(IHost node, string? modelFile, IReadOnlyDictionary<string, string> productSettings, ScoringOptions scoring, Action<string> report)
     {
         var seed = Akka.Cluster.Cluster.Get(node.Services.GetRequiredService<Akka.Actor.ActorSystem>()).SelfAddress;
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown: cannot start a scoring node.");
@@ -194,9 +247,10 @@ public static class StreamingDemo
             [$"{ClusterOptions.Section}:ActorSystemName"] = seed.System,
             [$"{ClusterOptions.Section}:Hostname"] = seed.Host,
             [$"{HttpOptions.Section}:BindAddress"] = "127.0.0.1",
-            [$"{ScoringOptions.SectionName}:ModelPath"] = modelFile,
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        if (modelFile is not null) settings[$"{ScoringOptions.SectionName}:ModelPath"] = modelFile;
+        foreach (var (key, value) in productSettings) settings[key] = value;
         AddScoringSettings(settings, scoring);
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the scoring node ({self}).");
@@ -258,32 +312,6 @@ public static class StreamingDemo
         }
     }
 
-    /// <summary>The frames the cameras send (test images in a seeded shuffle, every n-th cut off), with the truth of each.</summary>
-    private static (IReadOnlyList<CameraFrame> Frames, IReadOnlyDictionary<string, FrameTruth> Truth) CameraFrames(MvtecDataset data, StreamingDemoOptions options)
-    {
-        var rng = new Random(options.Seed);
-        var images = data.TestImages.OrderBy(_ => rng.Next()).ToArray();
-        if (images.Length == 0) throw new PipelineInputException($"{data.Folder} has no test images to stream.");
-        var bytes = new Dictionary<string, byte[]>();
-        var frames = new List<CameraFrame>();
-        var truth = new Dictionary<string, FrameTruth>(StringComparer.Ordinal);
-        for (var i = 0; i < options.Frames; i++)
-        {
-            var image = images[i % images.Length];
-            if (!bytes.TryGetValue(image.Path, out var encoded)) bytes[image.Path] = encoded = File.ReadAllBytes(image.Path);
-            var corrupt = options.CorruptEvery > 0 && (i + 1) % options.CorruptEvery == 0;
-            var frameId = $"demo-{i + 1:D5}";
-            var contentType = FrameContentTypes.ByFileExtension.GetValueOrDefault(Path.GetExtension(image.Path), FrameContentTypes.Png);
-            // With continuous learning the cameras' line knows its good parts, as an inspection station after a manual check would.
-            var label = options.RefitAfter is not null && !image.IsDefective && !corrupt ? FrameLabel.Good : (FrameLabel?)null;
-            var metadata = new FrameMetadata(frameId, $"camera-{i % options.Cameras + 1}", DateTimeOffset.UtcNow, contentType, label);
-            frames.Add(new CameraFrame(metadata, corrupt ? encoded[..(encoded.Length / 3)] : encoded));
-            truth[frameId] = new FrameTruth(image.IsDefective, corrupt ? "corrupt frame" : image.DefectType, corrupt);
-        }
-
-        return (frames, truth);
-    }
-
     private static async Task WaitUntilReadyAsync(IHost node, CancellationToken cancellation)
     {
         var health = node.Services.GetRequiredService<HealthCheckService>();
@@ -299,16 +327,18 @@ public static class StreamingDemo
     }
 
     /// <summary>
-    /// The training role's settings: registry and sample store in <paramref name="folder"/>, the demo's model imported as
-    /// v1, and refits after <paramref name="refitAfter"/> new good samples (none without).
+    /// The training role's settings: registry and sample store in <paramref name="folder"/>, <paramref name="initialModel"/>
+    /// imported as the default product's v1 (none: the registries were filled before), refits after
+    /// <paramref name="refitEveryNewSamples"/> new good samples (none without), and a refit validated on at least
+    /// <paramref name="refitAfter"/> good samples (at most 20).
     /// </summary>
-    private static void AddTrainingSettings(Dictionary<string, string?> settings, string folder, string modelFile, int? refitAfter)
+    private static void AddTrainingSettings(Dictionary<string, string?> settings, string folder, string? initialModel, int? refitEveryNewSamples, int? refitAfter)
     {
         string Key(string name) => $"{Training.ContinuousTrainingOptions.SectionName}:{name}";
         settings[Key(nameof(Training.ContinuousTrainingOptions.RegistryPath))] = Path.Combine(folder, "registry");
         settings[Key(nameof(Training.ContinuousTrainingOptions.SampleStorePath))] = Path.Combine(folder, "samples");
-        settings[Key(nameof(Training.ContinuousTrainingOptions.InitialModelPath))] = modelFile;
-        settings[Key(nameof(Training.ContinuousTrainingOptions.RefitEveryNewSamples))] = (refitAfter ?? 0).ToString(CultureInfo.InvariantCulture);
+        if (initialModel is not null) settings[Key(nameof(Training.ContinuousTrainingOptions.InitialModelPath))] = initialModel;
+        settings[Key(nameof(Training.ContinuousTrainingOptions.RefitEveryNewSamples))] = (refitEveryNewSamples ?? 0).ToString(CultureInfo.InvariantCulture);
         settings[Key(nameof(Training.ContinuousTrainingOptions.RefitIntervalMinutes))] = "0";
         settings[$"{Training.Refit.RefitOptions.SectionName}:{nameof(Training.Refit.RefitOptions.MinGoodSamples)}"] =
             Math.Min(refitAfter ?? 20, 20).ToString(CultureInfo.InvariantCulture);
@@ -412,14 +442,22 @@ public static class StreamingDemo
     private static double Percentile(IReadOnlyList<double> sorted, double quantile) =>
         sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(quantile * sorted.Count) - 1)];
 
-    private sealed record FrameTruth(bool Defective, string DefectType, bool Corrupt);
+    /// <summary>Each product's model published as the current version of its own registry under <paramref name="registryRoot"/>.</summary>
+    private static void ImportProductModels(string registryRoot, IReadOnlyList<DemoProduct> products, IReadOnlyList<ModelArtifact> artifacts, Action<string> report)
+    {
+        for (var i = 0; i < products.Count; i++)
+        {
+            var imported = ModelRegistry.Open(registryRoot, products[i].Name).Publish(artifacts[i], $"the demo's model of {products[i].Name}", makeCurrent: true);
+            report($"imported {products[i].Name}'s model as its {imported.Version}");
+        }
+    }
 
-    private static async Task PublishWhenDueAsync(ScheduledPublish plan, InspectionStreamWatcher watcher, string registryFolder, MemorySampler memory,
+    private static async Task PublishWhenDueAsync(ScheduledPublish plan, InspectionStreamWatcher watcher, ModelRegistry registry, MemorySampler memory,
         Action<string> report, CancellationToken cancellation)
     {
         if (!await watcher.WaitUntilAsync(w => w.DistinctResults >= plan.AfterResults, TimeSpan.FromMinutes(10), cancellation)) return;
         memory.MarkSwap();
-        var published = await Task.Run(() => Training.Registry.ModelRegistry.Open(registryFolder)
+        var published = await Task.Run(() => registry
             .Publish(ModelArtifact.Load(plan.ModelFile), $"published mid-stream from {plan.ModelFile}", makeCurrent: true), cancellation);
         report($"published {published.Version} ({published.SizeBytes / 1e6:0} MB) after {plan.AfterResults} results");
     }

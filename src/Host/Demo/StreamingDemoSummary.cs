@@ -89,6 +89,18 @@ public sealed record StreamingDemoSummary
     /// <summary>With a separate scoring node: its largest working set before a model was published mid-stream.</summary>
     public double? ScoringNodePeakWorkingSetBeforeSwapMb { get; init; }
 
+    /// <summary>With <c>--products N</c> (N ≥ 2): the products streamed, in order; null (left out) for the single-product demo.</summary>
+    public IReadOnlyList<string>? Products { get; init; }
+
+    /// <summary>Frames with a result, per product the results name (<see cref="ProductFigures"/>); null for the single-product demo.</summary>
+    public IReadOnlyDictionary<string, int>? ResultsPerProduct { get; init; }
+
+    /// <summary>Image-level AUROC (0..1) of each product's results against the cameras' truth; null for the single-product demo.</summary>
+    public IReadOnlyDictionary<string, double?>? AurocPerProduct { get; init; }
+
+    /// <summary>The versions of each product's model that scored its frames, in order of first use; null for the single-product demo.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? ModelVersionsPerProduct { get; init; }
+
     /// <summary>Every frame has exactly one outcome: a result or a dead letter.</summary>
     [JsonIgnore]
     public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;
@@ -114,6 +126,16 @@ public sealed record StreamingDemoSummary
         text.AppendLine(invariant, $"latency            p50 {LatencyP50Ms:0} ms, p99 {LatencyP99Ms:0} ms (captured-at to result)");
         text.AppendLine(invariant, $"model versions     {string.Join(" → ", ModelVersions.Select(v => $"{v} ({ResultsPerVersion.GetValueOrDefault(v)} frames)"))}");
         text.Append(invariant, $"result gaps        longest {LongestResultGapMs:0} ms{(LongestSwapGapMs is { } swap ? string.Create(invariant, $", at the swap {swap:0} ms") : "")}; peak memory {PeakWorkingSetMb:0} MB");
+        if (Products is { } products)
+        {
+            text.Append(invariant, $"{Environment.NewLine}products           {string.Join(", ", products)}");
+            foreach (var product in (ResultsPerProduct?.Keys ?? products).Union(products))
+            {
+                var productAuroc = AurocPerProduct?.GetValueOrDefault(product) is { } value ? string.Create(invariant, $"AUROC {value * 100:0.0} %") : "AUROC n/a";
+                var versions = ModelVersionsPerProduct?.GetValueOrDefault(product) is { Count: > 0 } used ? string.Join(" → ", used) : "none";
+                text.Append(invariant, $"{Environment.NewLine}  {product,-16} {ResultsPerProduct?.GetValueOrDefault(product) ?? 0} results, {productAuroc}, model versions {versions}");
+            }
+        }
         if (ScoringNodePeakWorkingSetMb is { } scoringPeak)
             text.Append(invariant, $"{Environment.NewLine}scoring node       peak memory {scoringPeak:0} MB{(ScoringNodePeakWorkingSetBeforeSwapMb is { } before ? string.Create(invariant, $" ({before:0} MB before the swap)") : "")}");
         return text.ToString();

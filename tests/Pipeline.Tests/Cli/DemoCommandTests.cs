@@ -49,4 +49,26 @@ public sealed class DemoCommandTests
         Assert.Equal(60, root.GetProperty("distinct_frame_ids").GetInt32());
         Assert.True(root.GetProperty("longest_swap_gap_ms").GetDouble() >= 0);
     }
+
+    [Fact]
+    public void With_products_the_demo_streams_each_products_parts_mixed_and_reports_every_product_apart()
+    {
+        using var folder = new TempFolder();
+        var json = Path.Combine(folder.Path, "summary.json");
+        var outcome = PipelineProcess.Run("demo", "--products", "2", "--frames", "24", "--rate", "0", "--corrupt-every", "0", "--image-size", "64", "--no-cache", "--json", json);
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        using var summary = JsonDocument.Parse(File.ReadAllText(json));
+        var root = summary.RootElement;
+        string[] products = ["bracket-a", "gasket-b"];
+        Assert.Equal(products, root.GetProperty("products").EnumerateArray().Select(p => p.GetString()));
+        var perProduct = root.GetProperty("results_per_product").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+        Assert.Equal(new Dictionary<string, int> { ["bracket-a"] = 12, ["gasket-b"] = 12 }, perProduct);
+        var auroc = root.GetProperty("auroc_per_product");
+        Assert.All(products, product => Assert.InRange(auroc.GetProperty(product).GetDouble(), 0, 1));
+        var versions = root.GetProperty("model_versions_per_product");
+        Assert.All(products, product => Assert.Equal(["v1"], versions.GetProperty(product).EnumerateArray().Select(v => v.GetString())));
+        Assert.Equal(24, root.GetProperty("distinct_frame_ids").GetInt32());
+        Assert.Contains("gasket-b", outcome.StandardOutput, StringComparison.Ordinal);
+    }
 }

@@ -1,5 +1,6 @@
 using Pipeline.Shared.Data;
 using Pipeline.Shared.Imaging;
+using Pipeline.Shared.Products;
 using Pipeline.Simulation;
 using Xunit;
 using static Pipeline.Tests.Imaging.TestPictures;
@@ -82,6 +83,67 @@ public sealed class SyntheticPartsTests
             var image = ImageDecoder.DecodeFile(path);
             Assert.Equal((40, 40), (image.Width, image.Height));
         });
+    }
+
+    [Fact]
+    public void The_demo_products_have_product_names_and_colours_apart_by_a_clear_margin()
+    {
+        var looks = PartLook.Products;
+
+        Assert.All(looks, look => Assert.True(ProductName.IsValid(look.Name), $"'{look.Name}' is not a product name"));
+        Assert.Equal(looks.Count, looks.Select(look => look.Name).Distinct().Count());
+        var colours = looks.ToDictionary(look => look.Name, look => MeanColour(new SyntheticParts(64, look).Good(new Random(4))));
+        foreach (var a in looks)
+        foreach (var b in looks.Where(b => string.CompareOrdinal(a.Name, b.Name) < 0))
+        {
+            var (ca, cb) = (colours[a.Name], colours[b.Name]);
+            var distance = Math.Sqrt(Math.Pow(ca.R - cb.R, 2) + Math.Pow(ca.G - cb.G, 2) + Math.Pow(ca.B - cb.B, 2));
+            Assert.True(distance > 30, $"{a.Name} {ca} and {b.Name} {cb} are only {distance:0.0} levels apart");
+        }
+    }
+
+    [Fact]
+    public void The_demo_products_get_defects_of_their_own_kinds_and_their_folders_hold_only_those()
+    {
+        Assert.All(PartLook.Products, look => Assert.Equal(2, look.Defects.Distinct().Count()));
+        Assert.True(PartLook.Products.Select(look => string.Join(",", look.Defects.Order())).Distinct().Count() > 1, "every product gets the same defects");
+        using var folder = new TempFolder();
+        var gasket = PartLook.Products.Single(look => look.Name == "gasket-b");
+
+        SyntheticParts.WriteMvtecFolder(folder.Path, trainGood: 1, testGood: 1, testPerDefect: 1, size: 40, seed: 3, gasket);
+
+        Assert.Equal(["scratch", "stain"], MvtecDataset.Open(folder.Path).DefectTypes);
+    }
+
+    [Fact]
+    public void A_part_with_vertical_grain_has_its_streaks_top_to_bottom()
+    {
+        var horizontal = new SyntheticParts(64, PartLook.Steel).Good(new Random(5));
+        var vertical = new SyntheticParts(64, PartLook.Steel with { VerticalGrain = true }).Good(new Random(5));
+
+        Assert.True(LineSpread(horizontal, rows: true) > 2 * LineSpread(horizontal, rows: false));
+        Assert.True(LineSpread(vertical, rows: false) > 2 * LineSpread(vertical, rows: true));
+    }
+
+    [Fact]
+    public void Steel_is_what_the_generator_draws_without_a_look()
+    {
+        Assert.Equal(new SyntheticParts(48).Good(new Random(6)).Pixels, new SyntheticParts(48, PartLook.Steel).Good(new Random(6)).Pixels);
+        Assert.Equal([DefectKind.Scratch, DefectKind.Hole, DefectKind.Stain], PartLook.Steel.Defects);
+    }
+
+    private static (double R, double G, double B) MeanColour(RgbImage image)
+    {
+        double Channel(int c) => Enumerable.Range(0, image.Width * image.Height).Average(i => (double)image.Pixels[i * 3 + c]);
+        return (Channel(0), Channel(1), Channel(2));
+    }
+
+    /// <summary>How much the mean brightness of whole rows (or columns) differs from one to the next, on average.</summary>
+    private static double LineSpread(RgbImage image, bool rows)
+    {
+        var means = Enumerable.Range(0, rows ? image.Height : image.Width).Select(line => Enumerable.Range(0, rows ? image.Width : image.Height)
+            .Average(along => { var (x, y) = rows ? (along, line) : (line, along); return (double)image.Pixels[(y * image.Width + x) * 3 + 1]; })).ToArray();
+        return means.Zip(means.Skip(1), (a, b) => Math.Abs(a - b)).Average();
     }
 
     private static (double Mean, double Deviation) Statistics(RgbImage image)
