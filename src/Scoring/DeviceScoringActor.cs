@@ -3,12 +3,14 @@ using Akka.Actor;
 using Akka.Event;
 using Pipeline.Shared.Maps;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Scoring;
 
 namespace Pipeline.Scoring;
 
 /// <summary>
-/// Scores frames on one device (a GPU, or a share of the CPU) with the current model, in dynamic batches.
+/// Scores frames on one device (a GPU, or a share of the CPU) with the current model of each frame's product, in
+/// dynamic batches that mix products.
 /// <para>
 /// Threading: the actor owns its device's <see cref="DeviceWorkLoop"/>; scoring runs there and comes back as
 /// messages, never on the actor's thread. Loading and disposing models run on a second loop of its own, so that the
@@ -19,9 +21,22 @@ namespace Pipeline.Scoring;
 /// one at once with whatever waited meanwhile, so it stays busy under load.
 /// </para>
 /// <para>
-/// Models: <see cref="LoadModel"/> loads on the loading loop beside the current model, then swaps between two batches;
-/// every answer names the version that scored it, and a batch is scored by one model. The replaced model is
-/// disposed after the batch it may still be scoring.
+/// Products: the scorer serves one model per product. <see cref="LoadModel"/> loads a product's model on the loading
+/// loop beside the models serving, then swaps that product's model between two batches; the other products' models
+/// are neither paused nor re-versioned. Every answer names its product and the version of that product's model that
+/// scored it; within a batch, each product's frames are scored by one model. The replaced model is disposed after the
+/// batch it may still be scoring. A frame of a product the scorer has no model of is answered
+/// <see cref="ScoringFailureKind.NoModelForProduct"/> when its batch would start (a scorer with no model at all keeps
+/// every frame waiting, as it is not ready).
+/// </para>
+/// <para>
+/// Batches: one batch runs the backbone once over the test views of all its frames (<see cref="IScoringModel.ScoreBatch"/>,
+/// <see cref="SharedBackbonePass"/>), and each product's rows go through that product's flow. The backbone takes one
+/// tensor, so a batch holds frames of one prepared image size only. The rule: the oldest waiting frame decides; its
+/// batch is it and the frames of its size after it, in arrival order, up to <see cref="ScoringOptions.MaxBatchViews"/>
+/// views (each frame weighs its model's test views). Frames of other sizes keep their places and go in a later batch,
+/// at the latest once one of them is the oldest. When all products' models share one size (the usual case) every
+/// batch mixes every product.
 /// </para>
 /// <para>
 /// Failures: a frame of the wrong size is answered <see cref="ScoringFailureKind.InvalidFrame"/>; a batch the model
@@ -48,6 +63,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly string device;
     private readonly Func<ModelArtifact, IScoringModel> loadModel;
     private readonly ModelArtifact? initialModel;
+    private readonly string initialProduct;
     private readonly ScoringMetrics metrics;
     private readonly TimeProvider clock;
     private readonly IActorRef? featureSink;
@@ -61,7 +77,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter log = Context.GetLogger();
     private readonly ScoringOptions mapOptions;
     private readonly Queue<PendingMap> pendingMaps = new();
-    private CurrentModel? current;
+    private readonly SortedDictionary<string, CurrentModel> models = new(StringComparer.Ordinal); // by product
     private RunningBatch? running;
     private PendingMap? runningMap;
     private bool lastTurnWasMap;
@@ -75,8 +91,11 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ModelArtifact? initialModel,
         TimeProvider clock,
         IActorRef? featureSink,
-        bool unlabelledFeatures)
+        bool unlabelledFeatures,
+        string initialProduct)
     {
+        ProductName.Require(initialProduct, "the initial model's product");
+        this.initialProduct = initialProduct;
         options.Validated();
         this.featureSink = featureSink;
         this.unlabelledFeatures = unlabelledFeatures;
@@ -95,7 +114,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         Receive<BatchDue>(_ => Dispatch(deviceJustFreed: false));
         Receive<BatchFinished>(Finish);
         Receive<MapFinished>(FinishMap);
-        Receive<LoadModel>(request => StartLoading(request.Artifact, Sender));
+        Receive<LoadModel>(request => StartLoading(request.Artifact, request.Product, Sender));
         Receive<ModelLoaded>(Swap);
         Receive<ModelNotLoaded>(Refuse);
         Receive<GetScoringStatus>(_ => Sender.Tell(CurrentStatus()));
@@ -107,7 +126,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// <param name="options">Batching and queue limits; validated here.</param>
     /// <param name="loadModel">Loads an artifact onto the device; runs on the scorer's loading loop, while the device scores on.</param>
     /// <param name="metrics">Shared instruments.</param>
-    /// <param name="initialModel">Loaded at start; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
+    /// <param name="initialModel">Loaded at start as <paramref name="initialProduct"/>'s model; without one the scorer waits (not ready) for a <see cref="LoadModel"/>.</param>
     /// <param name="clock">Time for timestamps and batching; the system clock by default.</param>
     /// <param name="featureSink">Told the <see cref="FrameFeatures"/> of scored frames (the node's <see cref="SampleCollector"/>); null to not keep features.</param>
     /// <param name="unlabelledFeatures">
@@ -115,6 +134,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// takes low scores as good); when not, only labelled frames' features are copied off the device and told, and a
     /// batch without a labelled frame is scored without them.
     /// </param>
+    /// <param name="initialProduct">Whose model <paramref name="initialModel"/> is: the default product's unless said.</param>
     public static Props Props(
         string device,
         ScoringOptions options,
@@ -123,19 +143,20 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         ModelArtifact? initialModel = null,
         TimeProvider? clock = null,
         IActorRef? featureSink = null,
-        bool unlabelledFeatures = true) =>
-        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink, unlabelledFeatures));
+        bool unlabelledFeatures = true,
+        string initialProduct = ProductName.Default) =>
+        Akka.Actor.Props.Create(() => new DeviceScoringActor(device, options, loadModel, metrics, initialModel, clock ?? TimeProvider.System, featureSink, unlabelledFeatures, initialProduct));
 
     protected override void PreStart()
     {
-        if (initialModel is not null) StartLoading(initialModel, ActorRefs.Nobody);
+        if (initialModel is not null) StartLoading(initialModel, initialProduct, ActorRefs.Nobody);
     }
 
     protected override void PreRestart(Exception reason, object message)
     {
         FailAllFrames(ScoringFailureKind.Interrupted, $"The scorer on {device} restarted after an error ({reason.Message}) before scoring the frame; send it again.");
-        if (current is not null) Self.Tell(new LoadModel(current.Artifact), ActorRefs.Nobody);
-        foreach (var load in pendingLoads) Self.Tell(new LoadModel(load.Artifact), load.ReplyTo);
+        foreach (var (product, serving) in models) Self.Tell(new LoadModel(serving.Artifact, product), ActorRefs.Nobody);
+        foreach (var load in pendingLoads) Self.Tell(new LoadModel(load.Artifact, load.Product), load.ReplyTo);
         base.PreRestart(reason, message);
     }
 
@@ -148,8 +169,8 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         FailAllFrames(ScoringFailureKind.Interrupted, $"The scorer on {device} stopped before scoring the frame; send it to another scorer.");
         stopped = true;
-        if (current is not null) DisposeOnLoop(current.Model);
-        current = null;
+        foreach (var serving in models.Values) DisposeOnLoop(serving.Model);
+        models.Clear();
         loop.Dispose();
         loading.Dispose();
     }
@@ -171,15 +192,16 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     /// <summary>Starts the next batch when the device is free, a model is loaded and a batch is due.</summary>
     private void Dispatch(bool deviceJustFreed)
     {
-        while (running is null && runningMap is null && current is not null)
+        while (running is null && runningMap is null && models.Count > 0)
         {
             if (pendingMaps.Count > 0 && (!lastTurnWasMap || batcher.Count == 0))
             {
-                StartMap(pendingMaps.Dequeue(), current.Model);
+                var job = pendingMaps.Dequeue();
+                StartMap(job, models[job.Frame.Request.Product].Model);
                 return;
             }
-            var views = current.Model.ViewsPerFrame;
-            var frames = deviceJustFreed ? batcher.TakeNext(views) : batcher.TakeReady(views);
+            AnswerUnscorable();
+            var frames = deviceJustFreed ? batcher.TakeNext(KindOf, ViewsOf) : batcher.TakeReady(KindOf, ViewsOf);
             if (frames.Count == 0)
             {
                 if (batcher.DueIn() is { } due) Timers.StartSingleTimer(BatchDueTimer, BatchDue.Instance, due);
@@ -187,31 +209,56 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
             }
             metrics.QueueChanged(device, -frames.Count);
             TellAvailableWhenDrained();
-
-            var size = current.Model.ImageSize;
-            var wrongSize = frames.Where(f => f.Request.Image.Width != size || f.Request.Image.Height != size).ToArray();
-            foreach (var frame in wrongSize)
-            {
-                var image = frame.Request.Image;
-                Fail(frame, ScoringFailureKind.InvalidFrame,
-                    $"Frame {frame.Request.FrameId} is {image.Width}×{image.Height}, but model {current.Model.Version} scores {size}×{size} frames; prepare frames with FramePreparation.Prepare(image, {size}).");
-            }
-            var valid = wrongSize.Length == 0 ? frames : frames.Where(f => !wrongSize.Contains(f)).ToArray();
-            if (valid.Count > 0) Start(valid, current.Model);
+            Start(frames);
         }
     }
 
-    private void Start(IReadOnlyList<PendingFrame> frames, IScoringModel model)
+    /// <summary>A frame's kind in a batch: its prepared size (one backbone pass takes frames of one size).</summary>
+    private static int KindOf(PendingFrame frame) => frame.Request.Image.Width;
+
+    /// <summary>What a frame weighs in a batch: its product's model's test views.</summary>
+    private int ViewsOf(PendingFrame frame) => models[frame.Request.Product].Model.ViewsPerFrame;
+
+    /// <summary>
+    /// Answers the waiting frames no model here can score: of a product without a model (<see cref="ScoringFailureKind.NoModelForProduct"/>),
+    /// or not of their product's model's size (<see cref="ScoringFailureKind.InvalidFrame"/>).
+    /// </summary>
+    private void AnswerUnscorable()
     {
-        var batch = new RunningBatch(frames, model);
+        var unscorable = batcher.TakeWhere(frame =>
+            !models.TryGetValue(frame.Request.Product, out var serving)
+            || frame.Request.Image.Width != serving.Model.ImageSize || frame.Request.Image.Height != serving.Model.ImageSize);
+        if (unscorable.Count == 0) return;
+        metrics.QueueChanged(device, -unscorable.Count);
+        foreach (var frame in unscorable)
+        {
+            var (request, image) = (frame.Request, frame.Request.Image);
+            if (!models.TryGetValue(request.Product, out var serving))
+            {
+                Fail(frame, ScoringFailureKind.NoModelForProduct,
+                    $"The scorer on {device} has no model of product '{request.Product}' (it serves {string.Join(", ", models.Keys.Select(p => $"'{p}'"))}); frame {request.FrameId} cannot be scored until one is loaded.");
+                continue;
+            }
+            var size = serving.Model.ImageSize;
+            Fail(frame, ScoringFailureKind.InvalidFrame,
+                $"Frame {request.FrameId} is {image.Width}×{image.Height}, but model {serving.Model.Version} of product '{request.Product}' scores {size}×{size} frames; prepare frames with FramePreparation.Prepare(image, {size}).");
+        }
+        TellAvailableWhenDrained();
+    }
+
+    /// <summary>Scores one batch on the loop, each frame with its product's model now (the model a swap disposes only after this batch).</summary>
+    private void Start(IReadOnlyList<PendingFrame> frames)
+    {
+        var scoredBy = frames.Select(f => models[f.Request.Product].Model).ToArray();
+        var batch = new RunningBatch(frames, scoredBy);
         running = batch;
         lastTurnWasMap = false;
-        var images = frames.Select(f => f.Request.Image).ToArray();
+        var work = frames.Select((f, i) => (scoredBy[i], f.Request.Image)).ToArray();
         var withFeatures = featureSink is not null && (unlabelledFeatures || frames.Any(f => f.Request.Label is not null));
         loop.Run(() =>
             {
                 var stopwatch = Stopwatch.StartNew();
-                var scored = withFeatures ? model.ScoreWithFeatures(images) : new ScoredFrames(model.Score(images), null);
+                var scored = IScoringModel.ScoreBatch(work, withFeatures);
                 return new BatchFinished(batch, scored.Scores, scored.Features, null, stopwatch.Elapsed);
             })
             .PipeTo(Self, failure: error => new BatchFinished(batch, null, null, error, TimeSpan.Zero));
@@ -222,29 +269,32 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         // A batch of an earlier incarnation: its frames were answered when that one restarted.
         if (!ReferenceEquals(finished.Batch, running)) return;
         running = null;
-        var (frames, model) = (finished.Batch.Frames, finished.Batch.Model);
+        var (frames, scoredBy) = (finished.Batch.Frames, finished.Batch.Models);
         if (finished.Scores is not { } scores || scores.Length != frames.Count)
         {
             var problem = finished.Error?.Message ?? $"it returned {finished.Scores?.Length ?? 0} scores for {frames.Count} frames";
-            log.Error(finished.Error, "Model {0} failed on {1} scoring a batch of {2} frames ({3}); each frame is answered ScoringFailed and scoring goes on",
-                model.Version, device, frames.Count, problem);
-            foreach (var frame in frames)
-                Fail(frame, ScoringFailureKind.ModelFailed, $"Model {model.Version} failed on {device} scoring a batch of {frames.Count} frames: {problem}. Send the frame again.");
+            var versions = string.Join(", ", scoredBy.Distinct().Select(m => m.Version));
+            log.Error(finished.Error, "Model(s) {0} failed on {1} scoring a batch of {2} frames ({3}); each frame is answered ScoringFailed and scoring goes on",
+                versions, device, frames.Count, problem);
+            for (var i = 0; i < frames.Count; i++)
+                Fail(frames[i], ScoringFailureKind.ModelFailed, $"Model {scoredBy[i].Version} failed on {device} scoring a batch of {frames.Count} frames: {problem}. Send the frame again.");
         }
         else
         {
             var scoredAt = clock.GetUtcNow();
-            metrics.BatchScored(device, model.Version, frames.Count, finished.Duration);
+            metrics.BatchScored(device, frames.Count, finished.Duration);
+            foreach (var group in Enumerable.Range(0, frames.Count).GroupBy(i => (frames[i].Request.Product, scoredBy[i].Version)))
+                metrics.FramesScored(device, group.Key.Product, group.Key.Version, group.Count());
             for (var i = 0; i < frames.Count; i++)
             {
-                var (request, replyTo) = (frames[i].Request, frames[i].ReplyTo);
+                var (request, replyTo, model) = (frames[i].Request, frames[i].ReplyTo, scoredBy[i]);
                 if (double.IsNaN(scores[i]))
                 {
                     Fail(frames[i], ScoringFailureKind.ModelFailed, $"Model {model.Version} gave frame {request.FrameId} no number as its score (NaN).");
                     continue;
                 }
                 var answer = new FrameScored(request.FrameId, request.CameraId, scores[i], model.Threshold, model.Version,
-                    request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation);
+                    request.CapturedAt, request.IngestedAt, scoredAt, frames.Count, request.Correlation, Product: request.Product);
                 var wantsMap = mapOptions.WantsMap(scores[i], model.Threshold);
                 if (wantsMap && pendingMaps.Count < mapOptions.MaxQueuedMaps)
                     pendingMaps.Enqueue(new PendingMap(frames[i], answer));
@@ -255,13 +305,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                     metrics.FrameAnswered(device, scoredAt - frames[i].AcceptedAt);
                 }
                 if (finished.Features?[i] is { } features && (unlabelledFeatures || request.Label is not null))
-                    featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold));
+                    featureSink?.Tell(new FrameFeatures(request.FrameId, request.CameraId, request.Label, request.CapturedAt, model.ImageSize, model.ViewsPerFrame, features, scores[i], model.Threshold, request.Product));
             }
         }
         Dispatch(deviceJustFreed: true);
     }
 
-    /// <summary>Makes one frame's map on the loop with the model serving now (the one a swap disposes only after this).</summary>
+    /// <summary>Makes one frame's map on the loop with its product's model serving now (the one a swap disposes only after this).</summary>
     private void StartMap(PendingMap job, IScoringModel model)
     {
         runningMap = job;
@@ -292,9 +342,9 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         Dispatch(deviceJustFreed: true);
     }
 
-    private void StartLoading(ModelArtifact artifact, IActorRef replyTo)
+    private void StartLoading(ModelArtifact artifact, string product, IActorRef replyTo)
     {
-        var load = new PendingLoad(artifact, replyTo);
+        var load = new PendingLoad(artifact, product, replyTo);
         pendingLoads.Add(load);
         loading.Run(() =>
             {
@@ -321,12 +371,13 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
             DisposeOnLoop(loaded.Model);
             return;
         }
-        var previous = current;
-        current = new CurrentModel(loaded.Model, loaded.Load.Artifact);
+        var product = loaded.Load.Product;
+        models.TryGetValue(product, out var previous);
+        models[product] = new CurrentModel(loaded.Model, loaded.Load.Artifact);
         if (previous is not null) DisposeOnLoop(previous.Model);
-        log.Info("Scorer on {0} now scores with model {1} (was {2})", device, loaded.Model.Version, previous?.Model.Version ?? "none");
-        metrics.ModelServing(device, loaded.Model.Version);
-        loaded.Load.ReplyTo.Tell(new ModelSwapped(device, loaded.Model.Version, previous?.Model.Version));
+        log.Info("Scorer on {0} now scores product {1} with model {2} (was {3})", device, product, loaded.Model.Version, previous?.Model.Version ?? "none");
+        metrics.ModelServing(device, product, loaded.Model.Version);
+        loaded.Load.ReplyTo.Tell(new ModelSwapped(device, loaded.Model.Version, previous?.Model.Version, product));
         Dispatch(deviceJustFreed: false);
     }
 
@@ -334,13 +385,20 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     {
         if (!pendingLoads.Remove(failed.Load)) return;
         var version = failed.Load.Artifact.Manifest.ModelVersion;
-        log.Warning("Scorer on {0} could not load model {1}: {2}; it keeps model {3}", device, version, failed.Error.Message, current?.Model.Version ?? "none");
-        failed.Load.ReplyTo.Tell(new ModelLoadFailed(device, version, failed.Error.Message));
+        var product = failed.Load.Product;
+        log.Warning("Scorer on {0} could not load model {1} of product {2}: {3}; it keeps model {4}", device, version, product, failed.Error.Message,
+            models.TryGetValue(product, out var serving) ? serving.Model.Version : "none");
+        failed.Load.ReplyTo.Tell(new ModelLoadFailed(device, version, failed.Error.Message, product));
     }
 
-    private ScoringStatus CurrentStatus() =>
-        new(current is not null, current?.Model.Version, current?.Model.ImageSize, batcher.Count,
-            (running?.Frames.Count ?? 0) + pendingMaps.Count + (runningMap is null ? 0 : 1), device);
+    /// <summary>Every product's model; the first three fields describe the default product's, or the first served when the default has none.</summary>
+    private ScoringStatus CurrentStatus()
+    {
+        var served = models.Select(entry => new ServedModel(entry.Key, entry.Value.Model.Version, entry.Value.Model.ImageSize)).ToArray();
+        var main = served.FirstOrDefault(model => model.Product == ProductName.Default) ?? served.FirstOrDefault();
+        return new ScoringStatus(main is not null, main?.Version, main?.ImageSize, batcher.Count,
+            (running?.Frames.Count ?? 0) + pendingMaps.Count + (runningMap is null ? 0 : 1), device, served);
+    }
 
     private void TellAvailableWhenDrained()
     {
@@ -412,16 +470,18 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
     private sealed record MapFinished(PendingMap Job, FrameAnomalyMap? Map, Exception? Error);
 
     // Batches and loads are told apart by reference: an answer for one this incarnation did not start is stale.
-    private sealed class PendingLoad(ModelArtifact artifact, IActorRef replyTo)
+    private sealed class PendingLoad(ModelArtifact artifact, string product, IActorRef replyTo)
     {
         public ModelArtifact Artifact { get; } = artifact;
+        public string Product { get; } = product;
         public IActorRef ReplyTo { get; } = replyTo;
     }
 
-    private sealed class RunningBatch(IReadOnlyList<PendingFrame> frames, IScoringModel model)
+    /// <param name="models">The model that scores each frame (its product's at the start of the batch).</param>
+    private sealed class RunningBatch(IReadOnlyList<PendingFrame> frames, IReadOnlyList<IScoringModel> models)
     {
         public IReadOnlyList<PendingFrame> Frames { get; } = frames;
-        public IScoringModel Model { get; } = model;
+        public IReadOnlyList<IScoringModel> Models { get; } = models;
     }
 
     private sealed record BatchDue
@@ -429,7 +489,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         public static readonly BatchDue Instance = new();
     }
 
-    private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, float[][]? Features, Exception? Error, TimeSpan Duration);
+    private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, float[]?[]? Features, Exception? Error, TimeSpan Duration);
 
     private sealed record ModelLoaded(PendingLoad Load, IScoringModel Model);
 

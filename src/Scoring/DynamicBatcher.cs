@@ -6,10 +6,16 @@ namespace Pipeline.Scoring;
 /// <see cref="MaxWait"/>. Frames leave in arrival order and whole: a frame's views are never split across
 /// batches, and a frame with more views than the limit goes alone. Not thread-safe; time comes from the
 /// injected clock.
+/// <para>
+/// Kinds: frames that cannot share a batch (frames of different prepared sizes: one backbone pass takes one tensor)
+/// are of different kinds. The oldest waiting frame decides the next batch's kind; the batch is that frame and the
+/// frames of its kind after it, in arrival order, as many as fit. Frames of other kinds keep their places and wait
+/// for a batch of their own, which comes at the latest once one of them is the oldest.
+/// </para>
 /// </summary>
 public sealed class DynamicBatcher<T>
 {
-    private readonly Queue<(T Item, DateTimeOffset EnqueuedAt)> waiting = new();
+    private readonly List<(T Item, DateTimeOffset EnqueuedAt)> waiting = [];
     private readonly TimeProvider clock;
 
     public DynamicBatcher(int maxBatchViews, TimeSpan maxWait, TimeProvider clock)
@@ -27,7 +33,7 @@ public sealed class DynamicBatcher<T>
     /// <summary>Frames waiting for a batch.</summary>
     public int Count => waiting.Count;
 
-    public void Add(T item) => waiting.Enqueue((item, clock.GetUtcNow()));
+    public void Add(T item) => waiting.Add((item, clock.GetUtcNow()));
 
     /// <summary>How many frames of <paramref name="viewsPerFrame"/> views one batch holds: at least one.</summary>
     public int FramesPerBatch(int viewsPerFrame)
@@ -41,8 +47,8 @@ public sealed class DynamicBatcher<T>
     /// </summary>
     public IReadOnlyList<T> TakeReady(int viewsPerFrame)
     {
-        var full = waiting.Count >= FramesPerBatch(viewsPerFrame);
-        return full || DueIn() == TimeSpan.Zero ? TakeNext(viewsPerFrame) : [];
+        ArgumentOutOfRangeException.ThrowIfLessThan(viewsPerFrame, 1);
+        return TakeReady(_ => 0, _ => viewsPerFrame);
     }
 
     /// <summary>
@@ -51,9 +57,37 @@ public sealed class DynamicBatcher<T>
     /// </summary>
     public IReadOnlyList<T> TakeNext(int viewsPerFrame)
     {
-        var batch = new T[Math.Min(waiting.Count, FramesPerBatch(viewsPerFrame))];
-        for (var i = 0; i < batch.Length; i++) batch[i] = waiting.Dequeue().Item;
-        return batch;
+        ArgumentOutOfRangeException.ThrowIfLessThan(viewsPerFrame, 1);
+        return TakeNext(_ => 0, _ => viewsPerFrame);
+    }
+
+    /// <summary>
+    /// The next batch of the oldest frame's kind if it is ready, else an empty list: ready when no more frames fit (a
+    /// frame of that kind is left over, or there is no room for another like those taken) or the oldest has waited
+    /// <see cref="MaxWait"/>.
+    /// </summary>
+    /// <param name="kindOf">What frames must share to be batched together (their prepared size).</param>
+    /// <param name="viewsOf">What a frame weighs in a batch: its test views.</param>
+    public IReadOnlyList<T> TakeReady<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf)
+    {
+        if (waiting.Count == 0) return [];
+        var (batch, full) = NextBatch(kindOf, viewsOf);
+        return full || DueIn() == TimeSpan.Zero ? Take(batch) : [];
+    }
+
+    /// <summary>
+    /// The next batch now, however long its frames have waited: the oldest frame and the frames of its kind after it,
+    /// as many as fit (empty when none wait).
+    /// </summary>
+    public IReadOnlyList<T> TakeNext<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf) =>
+        waiting.Count == 0 ? [] : Take(NextBatch(kindOf, viewsOf).Indexes);
+
+    /// <summary>Takes the waiting frames that match, oldest first; the others keep their places.</summary>
+    public IReadOnlyList<T> TakeWhere(Func<T, bool> match)
+    {
+        var taken = waiting.Where(entry => match(entry.Item)).Select(entry => entry.Item).ToArray();
+        if (taken.Length > 0) waiting.RemoveAll(entry => match(entry.Item));
+        return taken;
     }
 
     /// <summary>Every waiting frame, oldest first, leaving the batcher empty.</summary>
@@ -68,7 +102,35 @@ public sealed class DynamicBatcher<T>
     public TimeSpan? DueIn()
     {
         if (waiting.Count == 0) return null;
-        var waited = clock.GetUtcNow() - waiting.Peek().EnqueuedAt;
+        var waited = clock.GetUtcNow() - waiting[0].EnqueuedAt;
         return waited >= MaxWait ? TimeSpan.Zero : MaxWait - waited;
+    }
+
+    /// <summary>The indexes of the next batch's frames (the oldest first) and whether no more would fit.</summary>
+    private (List<int> Indexes, bool Full) NextBatch<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf)
+    {
+        var kind = kindOf(waiting[0].Item);
+        var comparer = EqualityComparer<TKind>.Default;
+        var indexes = new List<int> { 0 };
+        var views = viewsOf(waiting[0].Item);
+        var lightest = views;
+        for (var i = 1; i < waiting.Count; i++)
+        {
+            var item = waiting[i].Item;
+            if (!comparer.Equals(kindOf(item), kind)) continue;
+            var weight = viewsOf(item);
+            if (views + weight > MaxBatchViews) return (indexes, true);
+            indexes.Add(i);
+            views += weight;
+            lightest = Math.Min(lightest, weight);
+        }
+        return (indexes, views + lightest > MaxBatchViews);
+    }
+
+    private T[] Take(List<int> indexes)
+    {
+        var batch = indexes.Select(i => waiting[i].Item).ToArray();
+        for (var k = indexes.Count - 1; k >= 0; k--) waiting.RemoveAt(indexes[k]);
+        return batch;
     }
 }

@@ -31,10 +31,51 @@ public interface IScoringModel : IDisposable
 
     /// <summary>The anomaly map of one frame and the region level the model calibrated (null when it has none); null when the model makes no maps.</summary>
     (AnomalyMap Map, double? RegionLevel)? Map(RgbImage frame) => null;
+
+    /// <summary>
+    /// Scores one batch of frames of several models (several products), each frame with its own model, scores and
+    /// features in the order given. Frames of <see cref="DefectScoringModel"/>s share one backbone pass
+    /// (<see cref="SharedBackbonePass"/>: a frame scores as it does alone with its model); frames of any other model are
+    /// scored by that model, its frames together.
+    /// </summary>
+    /// <param name="withFeatures">Whether to return each frame's test-view features too (null where a model gives none).</param>
+    static ScoredFrames ScoreBatch(IReadOnlyList<(IScoringModel Model, RgbImage Frame)> frames, bool withFeatures)
+    {
+        if (frames.Count == 0) return new ScoredFrames([], withFeatures ? [] : null);
+        if (frames.All(frame => frame.Model is DefectScoringModel))
+        {
+            var shared = frames.Select(frame => (((DefectScoringModel)frame.Model).Model, frame.Frame)).ToArray();
+            if (!withFeatures) return new ScoredFrames(SharedBackbonePass.Score(shared), null);
+            var (scores, features) = SharedBackbonePass.ScoreWithFeatures(shared);
+            return new ScoredFrames(scores, features);
+        }
+
+        var allScores = new double[frames.Count];
+        var allFeatures = withFeatures ? new float[]?[frames.Count] : null;
+        var anyFeatures = false;
+        foreach (var group in Enumerable.Range(0, frames.Count).GroupBy(i => frames[i].Model))
+        {
+            var indexes = group.ToArray();
+            var images = indexes.Select(i => frames[i].Frame).ToArray();
+            var scored = withFeatures ? group.Key.ScoreWithFeatures(images) : new ScoredFrames(group.Key.Score(images), null);
+            if (scored.Scores.Length != indexes.Length)
+                throw new InvalidOperationException($"Model {group.Key.Version} returned {scored.Scores.Length} scores for {indexes.Length} frames.");
+            for (var k = 0; k < indexes.Length; k++)
+            {
+                allScores[indexes[k]] = scored.Scores[k];
+                if (allFeatures is not null && scored.Features is { } features)
+                {
+                    allFeatures[indexes[k]] = features[k];
+                    anyFeatures = true;
+                }
+            }
+        }
+        return new ScoredFrames(allScores, anyFeatures ? allFeatures : null);
+    }
 }
 
-/// <summary>Scores of a batch and, when the model gives them, each frame's test-view features.</summary>
-public sealed record ScoredFrames(double[] Scores, float[][]? Features);
+/// <summary>Scores of a batch and, when the model gives them, each frame's test-view features (an entry is null where its model gives none).</summary>
+public sealed record ScoredFrames(double[] Scores, float[]?[]? Features);
 
 /// <summary>The product's scoring model: a <see cref="DefectModel"/> on the scorer's device.</summary>
 public sealed class DefectScoringModel(DefectModel model) : IScoringModel

@@ -106,7 +106,7 @@ public sealed class SampleCollector : ReceiveActor, IWithTimers
 
     private void Add(FrameFeatures frame, FrameLabel label)
     {
-        var sample = new FeatureSample(frame.FrameId, frame.CameraId, label, frame.CapturedAt, frame.ImageSize, frame.Views, frame.Features);
+        var sample = new FeatureSample(frame.FrameId, frame.CameraId, label, frame.CapturedAt, frame.ImageSize, frame.Views, frame.Features, frame.Product);
         var bytes = sample.Features.Length * sizeof(float) + 256L;
         if (pendingBytes + bytes > MaxBatchBytes) SendPending();
         pending.Add(sample);

@@ -43,8 +43,10 @@ public static class ScoringActors
     /// frames' features are copied off the device only when the collector can use them: it keeps
     /// <see cref="ScoringOptions.RecentFeatureFrames"/> for late labels, or <see cref="ScoringOptions.AutoAcceptBelowThresholdFraction"/> is set.
     /// </param>
-    public static Props PropsFor(ScoringOptions options, DeviceBackbones backbones, ScoringMetrics metrics, ModelArtifact? initialModel = null, IActorRef? featureSink = null) =>
-        PropsFor(options, SelectDevices(options), device => DefectScoringModel.Loader(() => backbones.On(device)), metrics, initialModel, featureSink);
+    /// <param name="initialModel">The default product's model at start (<see cref="ScoringOptions.ModelPath"/>).</param>
+    /// <param name="followsTraining">Whether the node's <see cref="ModelFollower"/> keeps its models (see <see cref="ScoringRouter.Props"/>).</param>
+    public static Props PropsFor(ScoringOptions options, DeviceBackbones backbones, ScoringMetrics metrics, ModelArtifact? initialModel = null, IActorRef? featureSink = null, bool followsTraining = false) =>
+        PropsFor(options, SelectDevices(options), device => DefectScoringModel.Loader(() => backbones.On(device)), metrics, initialModel, featureSink, followsTraining);
 
     /// <summary>Props of a <see cref="ScoringRouter"/> over one scorer per entry of <paramref name="devices"/>, with the loader each device gets.</summary>
     public static Props PropsFor(
@@ -53,11 +55,12 @@ public static class ScoringActors
         Func<string, Func<ModelArtifact, IScoringModel>> loaderFor,
         ScoringMetrics metrics,
         ModelArtifact? initialModel = null,
-        IActorRef? featureSink = null) =>
+        IActorRef? featureSink = null,
+        bool followsTraining = false) =>
         ScoringRouter.Props(devices
             .Select(device => (device, DeviceScoringActor.Props(device, options, loaderFor(device), metrics, initialModel, featureSink: featureSink,
                 unlabelledFeatures: options.RecentFeatureFrames > 0 || options.AutoAcceptBelowThresholdFraction is not null)))
-            .ToArray());
+            .ToArray(), followsTraining);
 }
 
 /// <summary>

@@ -59,7 +59,7 @@ public static class PipelineRoles
             var mediator = DistributedPubSub.Get(system).Mediator;
             var samples = system.ActorOf(SampleCollector.Props(training, mediator, options.RecentFeatureFrames, options.AutoAcceptBelowThresholdFraction), "samples");
             var scoring = system.ActorOf(
-                ScoringActors.PropsFor(options, resolver.GetService<DeviceBackbones>(), resolver.GetService<ScoringMetrics>(), resolver.GetService<InitialModel>().Artifact, samples),
+                ScoringActors.PropsFor(options, resolver.GetService<DeviceBackbones>(), resolver.GetService<ScoringMetrics>(), resolver.GetService<InitialModel>().Artifact, samples, followsTraining: true),
                 ScoringEndpoint.ActorName);
             registry.Register<LocalScoring>(scoring);
             var node = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
@@ -127,22 +127,23 @@ public static class PipelineRoles
     /// <summary>Registry key of this node's ingest supervisor (only on nodes with the ingest role).</summary>
     public sealed class IngestEntry;
 
-    /// <summary>Ready when every scorer of this node has a model loaded.</summary>
+    /// <summary>Ready when every scorer of this node has a model of some product loaded.</summary>
     private sealed class ScoringReadinessCheck : IAkkaHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(AkkaHealthCheckContext context, CancellationToken cancellation = default)
         {
             if (!context.ActorRegistry.TryGet<LocalScoring>(out var scoring)) return HealthCheckResult.Unhealthy("the scoring actors have not started yet");
             var status = await scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, cancellation);
-            if (status.Ready) return HealthCheckResult.Healthy($"serving {string.Join(", ", status.Scorers.Select(s => s.ModelVersion).Distinct())}");
+            if (status.Ready)
+                return HealthCheckResult.Healthy($"serving {string.Join(", ", status.Scorers.SelectMany(s => s.ServedModels).Select(m => $"{m.Product} {m.Version}").Distinct())}");
             return HealthCheckResult.Unhealthy(status.Scorers.Count == 0
                 ? "this node has no working scorer (see its log)"
-                : $"no model loaded on {string.Join(", ", status.Scorers.Where(s => !s.ModelLoaded).Select(s => s.Device))}; set {ScoringOptions.SectionName}:ModelPath");
+                : $"no model loaded on {string.Join(", ", status.Scorers.Where(s => s.ServedModels.Count == 0).Select(s => s.Device))}; set {ScoringOptions.SectionName}:ModelPath or import a model into the registry");
         }
     }
 
     /// <summary>
-    /// Ready when this node serves the registry's current version (or refused it for a reason, serving its old model), so
+    /// Ready when this node serves every product's current version in the registry (or refused it for a reason, serving its old model), so
     /// that a node that joins or restarts does not take frames with an outdated model. With no training node Up in the
     /// cluster there is no registry to follow, and the check passes.
     /// </summary>
@@ -154,10 +155,12 @@ public static class PipelineRoles
             if (!trainingUp) return HealthCheckResult.Healthy("no training node is Up: there is no registry to follow");
             if (!context.ActorRegistry.TryGet<ModelFollowerEntry>(out var follower)) return HealthCheckResult.Unhealthy("the model follower has not started yet");
             var status = await follower.Ask<ModelFollowerStatus>(GetModelFollowerStatus.Instance, cancellation);
-            if (status.InStep) return HealthCheckResult.Healthy($"serving the current model {status.Serving}");
+            if (status.InStep)
+                return HealthCheckResult.Healthy(status.Products.Count == 0 ? "the registry has no model yet"
+                    : $"serving the current models ({string.Join(", ", status.Products.Select(p => $"{p.Product} {p.Serving ?? "configured"}"))})");
             return HealthCheckResult.Unhealthy(status.TrainingAnswered
-                ? $"loading the current model {status.Current?.Version} (serving {status.Serving ?? "the configured one"})"
-                : "the training node has not said which model is current yet");
+                ? $"loading the current models of {string.Join(", ", status.Products.Where(p => !p.InStep).Select(p => $"{p.Product} ({p.Current?.Version}, serving {p.Serving ?? "the configured one"})"))}"
+                : "the training node has not said which models are current yet");
         }
     }
 

@@ -5,6 +5,7 @@ using Akka.Serialization;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Kafka;
 using Pipeline.Shared.Maps;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Serialization;
 
 namespace Pipeline.Shared.Scoring;
@@ -20,6 +21,13 @@ namespace Pipeline.Shared.Scoring;
 /// little-endian, a <see cref="DateTimeOffset"/> is its UTC ticks and its offset in minutes (it round-trips
 /// exactly), an image its width, height and <c>width × height × 3</c> pixel bytes. A correlation token is
 /// tagged: null, <see cref="long"/>, <see cref="int"/> or <see cref="string"/>; nothing else crosses nodes.
+/// <para>
+/// Format history (each adds fields at the end of a message, so a reader of a newer release reads an older payload
+/// with the defaults): 2 the frame's label; 3 the frame's original size and the scored frame's anomaly map; 4 the
+/// product of a frame and of its answer (default: <see cref="ProductName.Default"/>), every product's model in a
+/// scorer's status (default: its one model as the default product's) and whether a node's models are in step with the
+/// training side (default: true), and the failure kind <see cref="ScoringFailureKind.NoModelForProduct"/>.
+/// </para>
 /// </remarks>
 public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -27,7 +35,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
     public const int SerializerId = 4701;
 
     /// <summary>The version written at the start of every payload; readers accept it and older ones.</summary>
-    public const byte FormatVersion = 3;
+    public const byte FormatVersion = 4;
 
     /// <summary>The message types this serializer handles: bind them all to it.</summary>
     public static IReadOnlyList<Type> MessageTypes { get; } =
@@ -91,6 +99,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                         writer.Write(original.Width);
                         writer.Write(original.Height);
                     }
+                    writer.Write(message.Product);
                     break;
                 case FrameScored message:
                     writer.Write(message.FrameId);
@@ -105,6 +114,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     WriteCorrelation(writer, message.Correlation, message);
                     writer.Write(message.Map is not null);
                     if (message.Map is { } map) Write(writer, map);
+                    writer.Write(message.Product);
                     break;
                 case ScoringFailed message:
                     writer.Write(message.FrameId);
@@ -132,6 +142,7 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                 case ScoringNodeStatus message:
                     writer.Write(message.Scorers.Count);
                     foreach (var scorer in message.Scorers) Write(writer, scorer);
+                    writer.Write(message.ModelsInStep);
                     break;
                 default:
                     throw NotHandled(obj);
@@ -160,7 +171,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     Image: ReadImage(reader),
                     Correlation: ReadCorrelation(reader),
                     Label: version >= 2 ? ReadLabel(reader) : null,
-                    OriginalSize: version >= 3 && reader.ReadBoolean() ? new FrameSize(reader.ReadInt32(), reader.ReadInt32()) : null),
+                    OriginalSize: version >= 3 && reader.ReadBoolean() ? new FrameSize(reader.ReadInt32(), reader.ReadInt32()) : null,
+                    Product: version >= 4 ? ReadProduct(reader) : ProductName.Default),
                 FrameScoredManifest => new FrameScored(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
@@ -172,7 +184,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     ScoredAt: reader.ReadDateTimeOffset(),
                     BatchSize: reader.ReadInt32(),
                     Correlation: ReadCorrelation(reader),
-                    Map: version >= 3 && reader.ReadBoolean() ? ReadMap(reader) : null),
+                    Map: version >= 3 && reader.ReadBoolean() ? ReadMap(reader) : null,
+                    Product: version >= 4 ? ReadProduct(reader) : ProductName.Default),
                 ScoringFailedManifest => new ScoringFailed(
                     FrameId: reader.ReadString(),
                     CameraId: reader.ReadString(),
@@ -187,8 +200,8 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
                     Correlation: ReadCorrelation(reader)),
                 ScoringAvailableManifest => new ScoringAvailable(Device: reader.ReadString(), FreeSlots: reader.ReadInt32()),
                 GetScoringStatusManifest => GetScoringStatus.Instance,
-                ScoringStatusManifest => ReadScoringStatus(reader),
-                ScoringNodeStatusManifest => new ScoringNodeStatus(ReadScorers(reader)),
+                ScoringStatusManifest => ReadScoringStatus(reader, version),
+                ScoringNodeStatusManifest => new ScoringNodeStatus(ReadScorers(reader, version), ModelsInStep: version < 4 || reader.ReadBoolean()),
                 _ => throw new SerializationException(
                     $"Unknown scoring message manifest '{manifest}' for serializer {SerializerId} ({nameof(ScoringMessageSerializer)}); " +
                     $"known: {string.Join(", ", ScoreFrameManifest, FrameScoredManifest, ScoringFailedManifest, ScoringBusyManifest, ScoringAvailableManifest, GetScoringStatusManifest, ScoringStatusManifest, ScoringNodeStatusManifest)}. " +
@@ -324,24 +337,50 @@ public sealed class ScoringMessageSerializer(ExtendedActorSystem system) : Seria
         writer.Write(status.Queued);
         writer.Write(status.InFlight);
         writer.Write(status.Device);
+        var served = status.ServedModels;
+        writer.Write(served.Count);
+        foreach (var model in served)
+        {
+            writer.Write(model.Product);
+            writer.Write(model.Version);
+            writer.Write(model.ImageSize);
+        }
     }
 
-    private static ScoringStatus ReadScoringStatus(BinaryReader reader) => new(
+    private static ScoringStatus ReadScoringStatus(BinaryReader reader, byte version) => new(
         ModelLoaded: reader.ReadBoolean(),
         ModelVersion: reader.ReadNullableString(),
         ImageSize: reader.ReadBoolean() ? reader.ReadInt32() : null,
         Queued: reader.ReadInt32(),
         InFlight: reader.ReadInt32(),
-        Device: reader.ReadString());
+        Device: reader.ReadString(),
+        Served: version >= 4 ? ReadServed(reader) : null);
 
-    private static ScoringStatus[] ReadScorers(BinaryReader reader)
+    private static ServedModel[] ReadServed(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        // Each served model takes at least 7 bytes; a count beyond what is left is corrupt, not a reason to allocate.
+        if (count < 0 || count > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw new InvalidDataException($"A served model count of {count} does not fit the {reader.BaseStream.Length - reader.BaseStream.Position} bytes left.");
+        var served = new ServedModel[count];
+        for (var i = 0; i < count; i++) served[i] = new ServedModel(ReadProduct(reader), reader.ReadString(), reader.ReadInt32());
+        return served;
+    }
+
+    private static string ReadProduct(BinaryReader reader)
+    {
+        var product = reader.ReadString();
+        return ProductName.IsValid(product) ? product : throw new InvalidDataException($"'{product}' is not a product name.");
+    }
+
+    private static ScoringStatus[] ReadScorers(BinaryReader reader, byte version)
     {
         var count = reader.ReadInt32();
         // Each status takes at least 13 bytes; a count beyond what is left is corrupt, not a reason to allocate.
         if (count < 0 || count > reader.BaseStream.Length - reader.BaseStream.Position)
             throw new InvalidDataException($"A scorer count of {count} does not fit the {reader.BaseStream.Length - reader.BaseStream.Position} bytes left.");
         var scorers = new ScoringStatus[count];
-        for (var i = 0; i < count; i++) scorers[i] = ReadScoringStatus(reader);
+        for (var i = 0; i < count; i++) scorers[i] = ReadScoringStatus(reader, version);
         return scorers;
     }
 

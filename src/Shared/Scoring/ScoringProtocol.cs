@@ -136,6 +136,13 @@ public sealed record ScoringStatus(bool ModelLoaded, string? ModelVersion, int? 
     /// <summary>The models served, one per product.</summary>
     public IReadOnlyList<ServedModel> ServedModels =>
         Served ?? (ModelLoaded && ModelVersion is { } version && ImageSize is { } size ? [new ServedModel(ProductName.Default, version, size)] : []);
+
+    /// <summary>Equal when every field is, the served models compared one by one (a status without <see cref="Served"/> serves what <see cref="ServedModels"/> says).</summary>
+    public bool Equals(ScoringStatus? other) =>
+        other is not null && ModelLoaded == other.ModelLoaded && ModelVersion == other.ModelVersion && ImageSize == other.ImageSize
+        && Queued == other.Queued && InFlight == other.InFlight && Device == other.Device && ServedModels.SequenceEqual(other.ServedModels);
+
+    public override int GetHashCode() => HashCode.Combine(ModelLoaded, ModelVersion, ImageSize, Queued, InFlight, Device, ServedModels.Count);
 }
 
 /// <summary>The states of all scorers of a node; it is ready when it has scorers and each has a model.</summary>

@@ -80,4 +80,41 @@ public class DynamicBatcherTests
         Assert.Equal([5, 6], batcher.TakeAll());
         Assert.Equal(0, batcher.Count);
     }
+
+    [Fact]
+    public void The_oldest_frames_kind_decides_the_batch_and_frames_of_other_kinds_keep_their_places()
+    {
+        var batcher = Batcher(maxBatchViews: 8);
+        foreach (var frame in new[] { 1, 20, 3, 40, 5, 7 }) batcher.Add(frame); // kinds: odd small frames, even large ones
+
+        Assert.Equal([1, 3, 5, 7], batcher.TakeNext(frame => frame % 2, _ => 2));
+        Assert.Equal([20, 40], batcher.TakeNext(frame => frame % 2, _ => 2));
+        Assert.Equal(0, batcher.Count);
+    }
+
+    [Fact]
+    public void A_full_batch_of_another_kind_waits_until_the_oldest_frames_batch_is_due()
+    {
+        var batcher = Batcher(maxBatchViews: 8);
+        batcher.Add(20);
+        foreach (var frame in new[] { 1, 3, 5, 7 }) batcher.Add(frame);
+        Assert.Empty(batcher.TakeReady(frame => frame % 2, _ => 2));
+
+        clock.Advance(MaxWait);
+        Assert.Equal([20], batcher.TakeReady(frame => frame % 2, _ => 2));
+        Assert.Equal([1, 3, 5, 7], batcher.TakeReady(frame => frame % 2, _ => 2)); // full
+    }
+
+    [Fact]
+    public void Frames_weigh_their_own_views_and_a_batch_is_full_when_the_next_frame_of_its_kind_does_not_fit()
+    {
+        var batcher = Batcher(maxBatchViews: 8);
+        batcher.Add(1); // 4 views
+        batcher.Add(2); // 2 views
+        Assert.Empty(batcher.TakeReady(_ => 0, frame => frame == 2 ? 2 : 4)); // 6 views: room for one of 2
+        batcher.Add(3); // 4 views: does not fit
+
+        Assert.Equal([1, 2], batcher.TakeReady(_ => 0, frame => frame == 2 ? 2 : 4));
+        Assert.Equal(1, batcher.Count);
+    }
 }

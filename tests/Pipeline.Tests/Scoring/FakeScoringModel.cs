@@ -6,8 +6,9 @@ using Pipeline.Shared.Model;
 namespace Pipeline.Tests.Scoring;
 
 /// <summary>
-/// A stand-in model for actor tests: a frame's score is its first byte / 100, and a batch holding a frame whose
-/// first byte is <see cref="Poison"/> throws, as a device error would. The threshold is 1.
+/// A stand-in model for actor tests: a frame's score is its first byte / 100 (plus <see cref="Offset"/>, to tell
+/// models apart by their scores), and a batch holding a frame whose first byte is <see cref="Poison"/> throws, as a
+/// device error would. The threshold is 1.
 /// </summary>
 internal sealed class FakeScoringModel(string version, int imageSize = FakeScoringModel.Size) : IScoringModel
 {
@@ -22,6 +23,9 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
     public int ViewsPerFrame => 2;
     public double Threshold => 1;
     public bool Disposed => Volatile.Read(ref disposed) == 1;
+
+    /// <summary>Added to every score: models of different offsets score the same frame apart.</summary>
+    public double Offset { get; init; }
 
     /// <summary>Loads any artifact as a fake model of its version; an artifact whose version starts with "broken" fails to load.</summary>
     public static IScoringModel Load(ModelArtifact artifact) =>
@@ -51,7 +55,7 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
         ObjectDisposedException.ThrowIf(Disposed, this);
         if (frames.Any(frame => frame.Pixels[0] == Poison))
             throw new InvalidOperationException("CUDA error: out of memory");
-        return frames.Select(frame => frame.Pixels[0] / 100.0).ToArray();
+        return frames.Select(frame => frame.Pixels[0] / 100.0 + Offset).ToArray();
     }
 
     /// <summary>How many batches were scored with their features.</summary>

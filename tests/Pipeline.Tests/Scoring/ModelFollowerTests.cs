@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.TestKit;
 using Pipeline.Scoring;
 using Pipeline.Shared.Model;
+using Pipeline.Shared.Products;
 using Pipeline.Shared.Scoring;
 using Pipeline.Shared.Training;
 using Pipeline.Tests.Support;
@@ -41,6 +42,55 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
     }
 
     [Fact]
+    public async Task Every_products_current_version_is_fetched_and_loaded_as_that_products_model_and_the_node_is_in_step_once_all_are()
+    {
+        var training = CreateTestProbe();
+        var scoring = Sys.ActorOf(ScoringActors.PropsFor(new ScoringOptions { Device = "cpu" }, ["cpu"],
+            _ => DefectScoringModel.Loader(() => models.Backbone), new ScoringMetrics(), models.A, followsTraining: true));
+        AwaitCondition(() => ServingVersion(scoring) == models.A.Manifest.ModelVersion, Patience);
+        Assert.False(NodeStatus(scoring).ModelsInStep); // the training side has not been heard yet
+        var follower = Follower(training, scoring);
+        var (a, b) = (models.A.ToBytes(), models.B.ToBytes());
+
+        training.ExpectMsg<GetCurrentModels>(Patience);
+        training.Reply(new CurrentModelsAre([
+            new ModelAnnouncement(models.A.Manifest.ModelVersion, models.A.Sha256, a.Length, "bracket"),
+            new ModelAnnouncement(models.B.Manifest.ModelVersion, models.B.Sha256, b.Length),
+        ]));
+        // One fetch at a time, in product name order.
+        Serve(training, "bracket", a);
+        var first = training.FishForMessage<ModelAdoptionReport>(_ => true, Patience);
+        Assert.Equal(("bracket", models.A.Manifest.ModelVersion, true), (first.Product, first.Version, first.Adopted));
+        Assert.False(NodeStatus(scoring).ModelsInStep); // the default product's current version is not loaded yet
+        Serve(training, ProductName.Default, b);
+        var second = training.FishForMessage<ModelAdoptionReport>(_ => true, Patience);
+        Assert.Equal((ProductName.Default, models.B.Manifest.ModelVersion, true), (second.Product, second.Version, second.Adopted));
+
+        AwaitCondition(() => NodeStatus(scoring).ModelsInStep, Patience);
+        Assert.Equal([new ServedModel("bracket", "A", TinyArtifacts.ImageSize), new ServedModel(ProductName.Default, "B", TinyArtifacts.ImageSize)],
+            NodeStatus(scoring).Scorers.Single().ServedModels);
+        var status = await follower.Ask<ModelFollowerStatus>(GetModelFollowerStatus.Instance, Patience);
+        Assert.True(status.InStep);
+        Assert.Equal(["bracket", ProductName.Default], status.Products.Select(p => p.Product));
+        Assert.Equal(("A", "B"), (status.Of("bracket").Serving, status.Of(ProductName.Default).Serving));
+    }
+
+    [Fact]
+    public void A_node_whose_registry_has_no_model_is_in_step_once_the_training_side_said_so()
+    {
+        var training = CreateTestProbe();
+        var scoring = Sys.ActorOf(ScoringActors.PropsFor(new ScoringOptions { Device = "cpu" }, ["cpu"],
+            _ => DefectScoringModel.Loader(() => models.Backbone), new ScoringMetrics(), followsTraining: true));
+        Follower(training, scoring);
+        training.ExpectMsg<GetCurrentModels>(Patience);
+        Assert.False(NodeStatus(scoring).ModelsInStep);
+
+        training.Reply(new CurrentModelsAre([]));
+
+        AwaitCondition(() => NodeStatus(scoring).ModelsInStep, Patience);
+    }
+
+    [Fact]
     public async Task A_corrupted_artifact_is_refused_and_the_old_model_keeps_serving()
     {
         var (training, scoring) = (CreateTestProbe(), Scorers(models.A));
@@ -55,7 +105,8 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         Assert.Contains("corrupted", report.Reason, StringComparison.Ordinal);
         Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
         var status = await follower.Ask<ModelFollowerStatus>(GetModelFollowerStatus.Instance, Patience);
-        Assert.NotNull(status.Refused);
+        Assert.NotNull(status.Of(ProductName.Default).Refused);
+        Assert.True(status.InStep); // refused for a reason: in step, serving the old model
     }
 
     [Fact]
@@ -81,7 +132,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         var logged = CreateTestProbe();
         Sys.EventStream.Subscribe(logged, typeof(Akka.Event.LogEvent));
         var follower = Follower(training, scoring);
-        training.ExpectMsg<GetCurrentModel>(Patience); // the question at start
+        training.ExpectMsg<GetCurrentModels>(Patience); // the question at start
 
         Check(training, ModelFollower.UnansweredChecksBeforeWarning);
         Assert.Single(Logged(logged, "training singleton has not answered"));
@@ -89,7 +140,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         Check(training, 2 * ModelFollower.UnansweredChecksBeforeWarning);
         Assert.Empty(Logged(logged, "training singleton has not answered"));
 
-        follower.Tell(new CurrentModelIs(null), training);
+        follower.Tell(new CurrentModelsAre([]), training);
         logged.FishForMessage<Akka.Event.Info>(info => info.Message.ToString()!.Contains("training singleton answers again", StringComparison.Ordinal), Patience);
         Assert.Equal(models.A.Manifest.ModelVersion, ServingVersion(scoring));
     }
@@ -102,9 +153,9 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         Sys.EventStream.Subscribe(logged, typeof(Akka.Event.Warning));
         // Checks every 4 s mark the time: 3 of them (4, 8, 12 s) come before a timeout of 15 s, the next at 16 s.
         Follower(training, scoring, TimeSpan.FromSeconds(4));
-        training.ExpectMsg<GetCurrentModel>(Patience);
+        training.ExpectMsg<GetCurrentModels>(Patience);
         var b = models.B.ToBytes();
-        training.Reply(new CurrentModelIs(new ModelAnnouncement(models.B.Manifest.ModelVersion, models.B.Sha256, b.Length)));
+        training.Reply(new CurrentModelsAre([new ModelAnnouncement(models.B.Manifest.ModelVersion, models.B.Sha256, b.Length)]));
         var first = training.ExpectMsg<FetchModelChunk>(Patience);
 
         clock.Advance(ModelFollower.ChunkTimeout);
@@ -130,7 +181,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
             switch (training.ReceiveOne(Patience))
             {
                 case FetchModelChunk request: return (request, checks);
-                case GetCurrentModel: checks++; break;
+                case GetCurrentModels: checks++; break;
                 case var other: throw new Xunit.Sdk.XunitException($"unexpected message to the training singleton: {other}");
             }
         }
@@ -142,7 +193,7 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         for (var i = 0; i < checks; i++)
         {
             clock.Advance(CheckInterval);
-            training.ExpectMsg<GetCurrentModel>(Patience);
+            training.ExpectMsg<GetCurrentModels>(Patience);
         }
     }
 
@@ -168,22 +219,30 @@ public sealed class ModelFollowerTests(TinyDefectModelsFixture models) : Akka.Te
         return scoring;
     }
 
+    private static ScoringNodeStatus NodeStatus(IActorRef scoring) => scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, Patience).Result;
+
     private static string? ServingVersion(IActorRef scoring) =>
         scoring.Ask<ScoringNodeStatus>(GetScoringStatus.Instance, Patience).Result.Scorers.Single().ModelVersion;
 
     /// <summary>Plays the training singleton: answers the follower's first question with the announcement, then serves <paramref name="bytes"/> in the chunks asked for.</summary>
     private static void Announce(TestProbe training, ModelArtifact artifact, byte[] bytes)
     {
-        training.ExpectMsg<GetCurrentModel>(Patience);
-        training.Reply(new CurrentModelIs(new ModelAnnouncement(artifact.Manifest.ModelVersion, artifact.Sha256, bytes.Length)));
+        training.ExpectMsg<GetCurrentModels>(Patience);
+        training.Reply(new CurrentModelsAre([new ModelAnnouncement(artifact.Manifest.ModelVersion, artifact.Sha256, bytes.Length)]));
+        Serve(training, ProductName.Default, bytes);
+    }
+
+    /// <summary>Plays the training singleton serving one product's artifact <paramref name="bytes"/> in the chunks asked for; checks no other product's chunks are asked meanwhile.</summary>
+    private static void Serve(TestProbe training, string product, byte[] bytes)
+    {
         long served = 0;
         while (served < bytes.Length)
         {
-            var request = training.ExpectMsg<FetchModelChunk>(Patience);
-            Assert.Equal(served, request.Offset);
+            var request = training.FishForMessage<FetchModelChunk>(_ => true, Patience); // checks may come between chunks
+            Assert.Equal((product, served), (request.Product, request.Offset));
             Assert.InRange(request.Length, 1, ModelFollower.ChunkBytes);
             var length = (int)Math.Min(request.Length, bytes.Length - request.Offset);
-            training.Reply(new ModelChunk(request.Version, request.Offset, bytes.Length, bytes.AsSpan((int)request.Offset, length).ToArray()));
+            training.Reply(new ModelChunk(request.Version, request.Offset, bytes.Length, bytes.AsSpan((int)request.Offset, length).ToArray(), product));
             served += length;
         }
     }

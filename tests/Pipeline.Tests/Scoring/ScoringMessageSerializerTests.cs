@@ -53,8 +53,8 @@ public sealed class ScoringMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
     {
         var frame = Frame(size: 4, correlation: 1L);
         var bytes = serializer.ToBinary(frame);
-        bytes[0] = 1; // format 1 had no label byte after the correlation (nor format 2's original size flag after it)
-        var format1 = bytes[..^2];
+        bytes[0] = 1; // format 1 had no label byte after the correlation (nor format 2's original size flag, nor format 4's product after it)
+        var format1 = bytes[..^(2 + DefaultProductBytes)];
 
         var copy = (ScoreFrame)serializer.FromBinary(format1, serializer.Manifest(frame));
 
@@ -70,9 +70,58 @@ public sealed class ScoringMessageSerializerTests : Akka.TestKit.Xunit2.TestKit
 
         var bytes = serializer.ToBinary(frame with { OriginalSize = null });
         bytes[0] = 2; // format 2 ended with the label byte
-        var copy = (ScoreFrame)serializer.FromBinary(bytes[..^1], serializer.Manifest(frame));
+        var copy = (ScoreFrame)serializer.FromBinary(bytes[..^(1 + DefaultProductBytes)], serializer.Manifest(frame));
         Assert.Null(copy.OriginalSize);
     }
+
+    [Fact]
+    public void A_frame_and_its_answer_keep_their_product_and_format_3_reads_as_the_default_products()
+    {
+        var frame = Frame(size: 4, correlation: 1L) with { Product = "bracket-a" };
+        Assert.Equal("bracket-a", RoundTrip(frame).Product);
+        var scored = new FrameScored("camera-7/frame-1", "camera-7", 0.5, 1, "v3", CapturedAt, IngestedAt, ScoredAt, 4, 7L, Product: "bracket-a");
+        Assert.Equal(scored, RoundTrip(scored));
+
+        var bytes = serializer.ToBinary(frame with { Product = Pipeline.Shared.Products.ProductName.Default });
+        bytes[0] = 3; // format 3 ended with the original size flag
+        Assert.Equal(Pipeline.Shared.Products.ProductName.Default, ((ScoreFrame)serializer.FromBinary(bytes[..^DefaultProductBytes], serializer.Manifest(frame))).Product);
+        var answer = serializer.ToBinary(scored with { Product = Pipeline.Shared.Products.ProductName.Default });
+        answer[0] = 3;
+        Assert.Equal(scored with { Product = Pipeline.Shared.Products.ProductName.Default }, serializer.FromBinary(answer[..^DefaultProductBytes], serializer.Manifest(scored)));
+    }
+
+    [Fact]
+    public void A_status_keeps_every_products_model_and_a_node_status_whether_its_models_are_in_step()
+    {
+        var served = new ScoringStatus(true, "v2", 224, 1, 2, "cuda:0", [new ServedModel("bracket-a", "v7", 448), new ServedModel("default", "v2", 224)]);
+        var copy = RoundTrip(served);
+        Assert.Equal(served, copy);
+        Assert.Equal(served.ServedModels, copy.ServedModels);
+
+        var waiting = new ScoringNodeStatus([served], ModelsInStep: false);
+        var nodeCopy = RoundTrip(waiting);
+        Assert.False(nodeCopy.ModelsInStep);
+        Assert.Equal(waiting.Scorers, nodeCopy.Scorers);
+        Assert.Equal(448, nodeCopy.ImageSizeOf("bracket-a"));
+        Assert.True(RoundTrip(new ScoringNodeStatus([served])).ModelsInStep);
+    }
+
+    [Fact]
+    public void A_format_3_status_reads_as_serving_its_one_model_for_the_default_product_and_in_step()
+    {
+        var old = new ScoringStatus(true, "v2", 224, 1, 2, "cuda:0");
+        var bytes = serializer.ToBinary(new ScoringNodeStatus([old]));
+        bytes[0] = 3; // format 3 had no served models after the device, nor the in-step flag at the end
+        var format3 = bytes[..^(4 + DefaultProductBytes + 3 + 4 + 1)]; // count, "default", "v2", 224, in step
+
+        var copy = (ScoringNodeStatus)serializer.FromBinary(format3, serializer.Manifest(new ScoringNodeStatus([])));
+
+        Assert.True(copy.ModelsInStep);
+        Assert.Equal([new ServedModel("default", "v2", 224)], Assert.Single(copy.Scorers).ServedModels);
+    }
+
+    /// <summary>The bytes the default product's name takes at the end of a format 4 frame: its length and "default".</summary>
+    private const int DefaultProductBytes = 1 + 7;
 
     [Fact]
     public void A_scored_frame_keeps_its_anomaly_map_and_regions()

@@ -117,6 +117,32 @@ public sealed class ScoringWithDefectModelTests(TinyDefectModelsFixture models) 
         Assert.Equal(new ScoringStatus(true, "B", TinyArtifacts.ImageSize, 0, 0, "cpu"), requester.ExpectMsg<ScoringStatus>());
     }
 
+    [Fact]
+    public void Frames_of_two_products_in_one_batch_score_as_each_scores_alone_with_its_products_model()
+    {
+        var alone = new Dictionary<string, double[]> { ["a"] = models.ScoresAlone(models.A), ["b"] = models.ScoresAlone(models.B) };
+        // 8 frames × 4 views fill a batch; the long wait only guards against a stalled test.
+        var options = new ScoringOptions { MaxBatchViews = 32, MaxWaitMilliseconds = 10_000 };
+        var scorer = Sys.ActorOf(DeviceScoringActor.Props("cpu", options, DefectScoringModel.Loader(() => models.Backbone), metrics));
+        var requester = CreateTestProbe();
+        scorer.Tell(new LoadModel(models.A, "a"), requester);
+        scorer.Tell(new LoadModel(models.B, "b"), requester);
+        requester.ReceiveN(2, Patience).Cast<ModelSwapped>();
+
+        for (var i = 0; i < 8; i++) scorer.Tell(Frame(i) with { Product = i % 3 == 0 ? "b" : "a" }, requester);
+
+        var answers = requester.ReceiveN(8, Patience).Cast<FrameScored>().ToArray();
+        Assert.All(answers, answer => Assert.Equal(8, answer.BatchSize));
+        Assert.Equal(["a", "b"], answers.Select(answer => answer.Product).Distinct().Order());
+        foreach (var answer in answers)
+        {
+            Assert.Equal(answer.Product == "a" ? "A" : "B", answer.ModelVersion);
+            var expected = alone[answer.Product][(int)answer.Correlation! % models.Frames.Count];
+            Assert.True(Math.Abs(expected - answer.Score) <= 1e-4 * Math.Max(1, Math.Abs(expected)),
+                $"frame {answer.FrameId} of product {answer.Product}: scored {answer.Score} in a mixed batch, {expected} alone with its product's model");
+        }
+    }
+
     protected override void AfterAll()
     {
         base.AfterAll();
