@@ -101,6 +101,8 @@ public sealed class StreamingLine(StreamingRig rig, TopicNames topics)
             [$"{ScoringOptions.SectionName}:ModelPath"] = Rig.ModelFile,
             [$"{ScoringOptions.SectionName}:Device"] = "cpu",
             [$"{ScoringOptions.SectionName}:MaxWaitMilliseconds"] = "10",
+            // The streaming tests check that every anomaly gets its map: no frame is answered without one for a full queue of maps.
+            [$"{ScoringOptions.SectionName}:MaxQueuedMaps"] = "10000",
             [$"{Pipeline.Ingest.IngestOptions.Section}:RetryDelayMilliseconds"] = "100",
         };
         foreach (var (key, value) in TestKafka.QuickGroups) overrides[$"{Shared.Kafka.KafkaOptions.SectionName}:Extra:{key}"] = value;
