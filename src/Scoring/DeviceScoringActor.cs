@@ -320,7 +320,10 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         loop.Run(() =>
             {
                 if (model.Map(request.Image) is not var (map, calibrated)) return null;
-                var level = options.RegionLevel ?? calibrated ?? map.Peak / 2;
+                // The map's gradients grow with the frame's score, so a strongly anomalous frame's whole map can lie above a
+                // level calibrated on good parts: the level is then half the frame's own peak, so that the regions are
+                // where it looks most anomalous, not the whole frame. A configured level is taken as it is.
+                var level = options.RegionLevel ?? Math.Max(calibrated ?? 0, map.Peak / 2);
                 // An anomalous frame always names where it looks most anomalous, even when its map stays below the level.
                 if (anomalous) level = Math.Min(level, map.Peak / 2);
                 var frame = request.OriginalSize ?? new FrameSize(request.Image.Width, request.Image.Height);

@@ -103,6 +103,19 @@ public sealed class DeviceScoringActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_strongly_anomalous_frames_region_is_where_its_map_peaks_not_the_whole_frame_above_a_low_calibrated_level()
+    {
+        var scorer = ScorerWithModel(Options(maxWaitMilliseconds: 0));
+        var model = loaded.Single();
+        (model.MapBackground, model.MapRegionLevel) = (0.3f, 0.1); // the whole map is above the calibrated level
+
+        scorer.Tell(Frame("hole", 200), requester);
+
+        var region = Assert.Single(requester.ExpectMsg<FrameScored>().Map!.Regions);
+        Assert.Equal((4, 4, 1, 1), (region.X, region.Y, region.Width, region.Height)); // the hot pixel of the 8×8 frame
+    }
+
+    [Fact]
     public void A_frame_of_the_wrong_size_fails_alone_as_invalid()
     {
         var scorer = ScorerWithModel(Options());

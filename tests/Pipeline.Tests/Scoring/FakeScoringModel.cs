@@ -72,13 +72,19 @@ internal sealed class FakeScoringModel(string version, int imageSize = FakeScori
     /// <summary>Maps wait until it is set (set from the start): a test holds them to see what happens while maps wait.</summary>
     public ManualResetEventSlim MapGate { get; } = new(initialState: true);
 
-    /// <summary>A map with one hot pixel in the middle of the frame, made once <see cref="MapGate"/> is set.</summary>
+    /// <summary>The value of every map pixel but the hot one (0 by default).</summary>
+    public float MapBackground { get; set; }
+
+    /// <summary>The region level the fake model says it calibrated (0.5 by default).</summary>
+    public double? MapRegionLevel { get; set; } = 0.5;
+
+    /// <summary>A map with one hot pixel (1) in the middle of the frame over <see cref="MapBackground"/>, made once <see cref="MapGate"/> is set.</summary>
     public (AnomalyMap Map, double? RegionLevel)? Map(RgbImage frame)
     {
         if (!MapGate.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("The test never let the fake model's map go.");
-        var values = new float[frame.Width * frame.Height];
+        var values = Enumerable.Repeat(MapBackground, frame.Width * frame.Height).ToArray();
         values[frame.Height / 2 * frame.Width + frame.Width / 2] = 1;
-        return (new AnomalyMap(frame.Width, frame.Height, values), 0.5);
+        return (new AnomalyMap(frame.Width, frame.Height, values), MapRegionLevel);
     }
 
     public void Dispose() => Volatile.Write(ref disposed, 1);
