@@ -207,11 +207,12 @@ internal sealed class ConsoleRoutes(
             case "defect": label = FrameLabel.Defect; break;
             default: return Results.Json(new { error = $"label '{request.Label}' is not good or defect" }, statusCode: StatusCodes.Status400BadRequest);
         }
-        var camera = feed.Find(frameId)?.Result.CameraId ?? request.CameraId;
+        var held = feed.Find(frameId)?.Result;
+        var camera = held?.CameraId ?? request.CameraId;
         if (string.IsNullOrWhiteSpace(camera)) return Results.Json(new { error = $"frame {frameId} is not one the console holds; give its camera_id" }, statusCode: StatusCodes.Status400BadRequest);
 
         var who = context.User.FindFirst(AccessTokens.SubjectClaim)?.Value ?? "?";
-        var delivered = await labels.PublishAsync(camera, frameId, label, cancellation);
+        var delivered = await labels.PublishAsync(camera, frameId, label, held?.Product, cancellation);
         log.LogInformation("Console: {Subject} labelled frame {FrameId} of {Camera} {Label} (labels topic {Partition}/{Offset})", who, frameId, camera, request.Label, delivered.Partition, delivered.Offset);
         return Results.Json(new { frame_id = frameId, camera_id = camera, label = request.Label, partition = delivered.Partition, offset = delivered.Offset });
     }

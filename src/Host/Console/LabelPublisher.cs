@@ -16,9 +16,10 @@ internal sealed class LabelPublisher(ConsoleKafka kafka, ILogger<LabelPublisher>
 {
     private readonly Lazy<IProducer<string, byte[]>> producer = new(() => KafkaClients.CreateProducer(kafka.Options, "console-labels", PipelineTopic.Labels, log));
 
-    public async Task<LabelDelivered> PublishAsync(string cameraId, string frameId, FrameLabel label, CancellationToken cancellation)
+    /// <param name="product">The frame's product, as its result named it (null when the console does not hold the frame).</param>
+    public async Task<LabelDelivered> PublishAsync(string cameraId, string frameId, FrameLabel label, string? product, CancellationToken cancellation)
     {
-        var message = InspectionEvents.ToMessage(cameraId, new LabelFeedback { FrameId = frameId, Label = label });
+        var message = InspectionEvents.ToMessage(cameraId, new LabelFeedback { FrameId = frameId, Label = label, Product = product });
         var delivered = await producer.Value.ProduceAsync(kafka.Options.Topics.Labels, message, cancellation);
         return new LabelDelivered(delivered.Partition.Value, delivered.Offset.Value);
     }

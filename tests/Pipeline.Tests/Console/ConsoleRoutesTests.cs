@@ -162,10 +162,10 @@ public sealed class ConsoleRoutesTests(ConsoleNode node) : IClassFixture<Console
     }
 
     [Fact]
-    public async Task An_operators_false_alarm_click_puts_a_good_label_for_the_frame_on_the_labels_topic_keyed_by_its_camera()
+    public async Task An_operators_false_alarm_click_puts_a_good_label_for_the_frame_on_the_labels_topic_keyed_by_its_camera_naming_its_product()
     {
         var at = await node.SendFrameAsync("labelled-1", "camera-7", [1, 2, 3]);
-        await node.PublishResultAsync(Anomaly("labelled-1", at, camera: "camera-7"));
+        await node.PublishResultAsync(Anomaly("labelled-1", at, camera: "camera-7") with { Product = "bracket-a" });
         using var http = node.Client(node.Token(AccessRoles.Operator));
         await TestNodes.WaitUntilAsync(async () => (await http.GetStringAsync("/console/state")).Contains("labelled-1"), Patience, () => http.GetStringAsync("/console/state"));
 
@@ -184,7 +184,8 @@ public sealed class ConsoleRoutesTests(ConsoleNode node) : IClassFixture<Console
         consumer.Close();
         Assert.NotNull(found);
         Assert.Equal("camera-7", found.Message.Key); // the camera the console saw, not the one the request named
-        Assert.Equal(FrameLabel.Good, InspectionEvents.DeserializeLabelFeedback(found.Message.Value).Label);
+        var label = InspectionEvents.DeserializeLabelFeedback(found.Message.Value);
+        Assert.Equal((FrameLabel.Good, "bracket-a"), (label.Label, label.Product)); // the product its result named
         var answer = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(found.Offset.Value, answer.GetProperty("offset").GetInt64());
     }
