@@ -36,10 +36,12 @@ public static class ProductsBenchmark
     /// <summary>The end-to-end part: the same total frames at rate 0 with one product and with <see cref="Result.Products"/>.</summary>
     /// <param name="ThroughputRatio">Frames/s with the products over frames/s with one (goal: at least 0.95).</param>
     /// <param name="WorkingSetPerAddedProductMb">(peak with the products − peak with one) / (products − 1).</param>
+    /// <param name="EndWorkingSetPerAddedProductMb">The same from the working sets when each stream had ended (every model loaded, the loads' garbage left to the collector).</param>
     public sealed record StreamFigures(
         int Frames, double OneProductFramesPerSecond, double ProductsFramesPerSecond, double ThroughputRatio,
         double OneProductPeakWorkingSetMb, double ProductsPeakWorkingSetMb, double WorkingSetPerAddedProductMb,
-        bool OneProductComplete, bool ProductsComplete, string? ProductsError);
+        bool OneProductComplete, bool ProductsComplete, string? ProductsError,
+        double OneProductEndWorkingSetMb, double ProductsEndWorkingSetMb, double EndWorkingSetPerAddedProductMb);
 
     /// <summary>The scoring step alone: one backbone pass per product vs one shared pass, per frame, median of the rounds.</summary>
     /// <param name="BatchFrames">Frames per mixed batch (the products take turns).</param>
@@ -165,7 +167,8 @@ public static class ProductsBenchmark
         var manyPeak = many?.PeakWorkingSetMb ?? 0;
         return new StreamFigures(frames, one.FramesPerSecond, manyFps, one.FramesPerSecond > 0 ? manyFps / one.FramesPerSecond : 0,
             one.PeakWorkingSetMb, manyPeak, many is null ? 0 : (manyPeak - one.PeakWorkingSetMb) / (looks.Count - 1),
-            one.Complete, many?.Complete ?? false, error);
+            one.Complete, many?.Complete ?? false, error,
+            one.EndWorkingSetMb, many?.EndWorkingSetMb ?? 0, many is null ? 0 : (many.EndWorkingSetMb - one.EndWorkingSetMb) / (looks.Count - 1));
     }
 
     /// <summary>
@@ -234,6 +237,7 @@ public static class ProductsBenchmark
         {
             Console.WriteLine(string.Create(invariant, $"end to end, {s.Frames} frames at rate 0: 1 product {s.OneProductFramesPerSecond:0.0} frames/s, {result.Products} products {s.ProductsFramesPerSecond:0.0} frames/s ({s.ThroughputRatio * 100:0} %)"));
             Console.WriteLine(string.Create(invariant, $"peak working set: 1 product {s.OneProductPeakWorkingSetMb:0} MB, {result.Products} products {s.ProductsPeakWorkingSetMb:0} MB: {s.WorkingSetPerAddedProductMb:0} MB per added product (one flow: {result.FlowMb:0} MB)"));
+            Console.WriteLine(string.Create(invariant, $"working set when the stream had ended: 1 product {s.OneProductEndWorkingSetMb:0} MB, {result.Products} products {s.ProductsEndWorkingSetMb:0} MB: {s.EndWorkingSetPerAddedProductMb:0} MB per added product"));
             if (s.ProductsError is { } error) Console.WriteLine($"the {result.Products}-product run failed: {error}");
         }
         var p = result.SharedPass;

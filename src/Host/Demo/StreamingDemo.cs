@@ -427,6 +427,7 @@ public static class StreamingDemo
             LongestResultGapMs = gaps.DefaultIfEmpty(0).Max(),
             LongestSwapGapMs = swapGaps.Length > 0 ? swapGaps.Max() : null,
             PeakWorkingSetMb = memory.PeakWorkingSetBytes / 1e6,
+            EndWorkingSetMb = memory.EndWorkingSetBytes / 1e6,
             PeakWorkingSetBeforeSwapMb = memory.PeakBeforeSwapBytes is { } before ? before / 1e6 : null,
             ScoringNodePeakWorkingSetMb = memory.ScoringNode?.PeakWorkingSetBytes / 1e6,
             ScoringNodePeakWorkingSetBeforeSwapMb = memory.ScoringNode?.PeakBeforeSwapBytes / 1e6,
@@ -507,7 +508,7 @@ public static class StreamingDemo
         {
             stop.Cancel();
             await sampling;
-            return new MemorySample(own.Bytes, own.BeforeSwap, scoringNode is { } node ? new MemorySample(node.Bytes, node.BeforeSwap, null) : null);
+            return new MemorySample(own.Bytes, own.BeforeSwap, scoringNode is { } node ? new MemorySample(node.Bytes, node.BeforeSwap, null, node.Last) : null, own.Last);
         }
 
         private sealed class Peak
@@ -515,11 +516,17 @@ public static class StreamingDemo
             private long bytes;
             private long? beforeSwap;
 
+            private long last;
+
             public long Bytes => Interlocked.Read(ref bytes);
+
+            /// <summary>The last sample: the working set when the stream had ended, every model loaded and the load's garbage left to the collector's own pace.</summary>
+            public long Last => Interlocked.Read(ref last);
             public long? BeforeSwap => beforeSwap;
 
             public void Sample(long workingSet)
             {
+                Interlocked.Exchange(ref last, workingSet);
                 long seen;
                 while (workingSet > (seen = Interlocked.Read(ref bytes)) && Interlocked.CompareExchange(ref bytes, workingSet, seen) != seen) { }
             }
@@ -528,5 +535,5 @@ public static class StreamingDemo
         }
     }
 
-    private sealed record MemorySample(long PeakWorkingSetBytes, long? PeakBeforeSwapBytes, MemorySample? ScoringNode);
+    private sealed record MemorySample(long PeakWorkingSetBytes, long? PeakBeforeSwapBytes, MemorySample? ScoringNode, long EndWorkingSetBytes);
 }

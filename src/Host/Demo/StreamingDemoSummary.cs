@@ -80,6 +80,9 @@ public sealed record StreamingDemoSummary
     /// <summary>Largest working set of the process while the frames streamed (sampled every 100 ms).</summary>
     public double PeakWorkingSetMb { get; init; }
 
+    /// <summary>Working set of the process when the last result had come (the last 100 ms sample): what the serving setup holds once loads are done.</summary>
+    public double EndWorkingSetMb { get; init; }
+
     /// <summary>Largest working set before a model was published mid-stream (<c>benchmark swap</c>); null otherwise.</summary>
     public double? PeakWorkingSetBeforeSwapMb { get; init; }
 
