@@ -108,6 +108,7 @@ public sealed class RefitScenarioFixture : IDisposable
     public void Dispose() => Backbone.Dispose();
 }
 
+[Collection(AloneWithTheCollector.Name)]
 public sealed class FlowRefitTests(RefitScenarioFixture scenario, ITestOutputHelper output) : IClassFixture<RefitScenarioFixture>
 {
     private RefitOutcome Refit(IReadOnlyList<FeatureSample> good, IReadOnlyList<FeatureSample>? defects = null, RefitOptions? options = null)
