@@ -1,4 +1,3 @@
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Kafka;
@@ -142,7 +141,7 @@ public sealed class InspectionStreamWatcher : IDisposable
 
     private void ReadMap(Message<string, byte[]> message)
     {
-        var frameId = message.Headers is { } headers && headers.TryGetLastBytes(FrameHeaderNames.FrameId, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        var frameId = HeaderText.Of(message.Headers, FrameHeaderNames.FrameId);
         lock (gate) maps.Add(new AnomalyMapRecord(frameId, message.Key, message.Value ?? []));
     }
 
@@ -154,8 +153,7 @@ public sealed class InspectionStreamWatcher : IDisposable
 
     private static DeadLetterRecord DeadLetterOf(Message<string, byte[]> message)
     {
-        string? Header(string name) =>
-            message.Headers is { } headers && headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        string? Header(string name) => HeaderText.Of(message.Headers, name);
 
         DateTimeOffset? capturedAt = Header(FrameHeaderNames.CapturedAt) is { } text && FrameHeaders.TryParseCapturedAt(text, out var at) ? at : null;
         return new DeadLetterRecord(

@@ -1,4 +1,3 @@
-using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Pipeline.Shared.Kafka;
@@ -112,10 +111,10 @@ internal sealed class FrameImages : IDisposable
                 if (message is null) continue;
                 if (message.IsPartitionEOF) return (null, FrameImageProblem.Gone);
                 if (message.Offset.Value != offset) return (null, FrameImageProblem.Gone); // the offset itself was removed
-                var id = Header(message.Message.Headers, FrameHeaderNames.FrameId);
+                var id = HeaderText.Of(message.Message.Headers, FrameHeaderNames.FrameId);
                 if (!string.Equals(id, frameId, StringComparison.Ordinal)) return (null, FrameImageProblem.OtherFrame);
                 // Only an image type is passed on to the browser, whatever the header says.
-                var type = Header(message.Message.Headers, FrameHeaderNames.ContentType) is { } said && FrameContentTypes.All.Contains(said) ? said : "application/octet-stream";
+                var type = HeaderText.Of(message.Message.Headers, FrameHeaderNames.ContentType) is { } said && FrameContentTypes.All.Contains(said) ? said : "application/octet-stream";
                 return (new FrameImage(message.Message.Value, type), FrameImageProblem.None);
             }
             return (null, FrameImageProblem.Timeout);
@@ -125,9 +124,6 @@ internal sealed class FrameImages : IDisposable
             reader.Unassign();
         }
     }
-
-    private static string? Header(Headers? headers, string name) =>
-        headers is not null && headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
 
     public void Dispose()
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 
 namespace Pipeline.Shared.Kafka;
@@ -17,25 +16,12 @@ public static partial class InspectionEvents
     public static AnomalyMapMessage? ReadMapMessage(Message<string, byte[]> message)
     {
         if (message.Value is not { Length: > 0 } png) return null;
-        if (Header(message.Headers, FrameHeaderNames.FrameId) is not { Length: > 0 } frameId) return null;
-        if (Header(message.Headers, FrameHeaderNames.ContentType) != MapContentType) return null;
-        if (!TryNumber(Header(message.Headers, MapPeakHeader), out var peak) || !TryNumber(Header(message.Headers, RegionLevelHeader), out var level)) return null;
+        if (HeaderText.Of(message.Headers, FrameHeaderNames.FrameId) is not { Length: > 0 } frameId) return null;
+        if (HeaderText.Of(message.Headers, FrameHeaderNames.ContentType) != MapContentType) return null;
+        if (!TryNumber(HeaderText.Of(message.Headers, MapPeakHeader), out var peak) || !TryNumber(HeaderText.Of(message.Headers, RegionLevelHeader), out var level)) return null;
         return new AnomalyMapMessage(frameId, png, peak, level);
 
         static bool TryNumber(string? text, out double value) =>
             double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
-    }
-
-    private static string? Header(Headers? headers, string name)
-    {
-        if (headers is null || !headers.TryGetLastBytes(name, out var bytes)) return null;
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
     }
 }
