@@ -571,26 +571,13 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
     private static ScoringBusy Busy(ScoreFrame frame) => new(frame.FrameId, frame.CameraId, QueuedFrames: 8, QueueCapacity: 8, frame.Correlation);
 
     /// <summary>Waits until the actor has read <paramref name="count"/> frames (or more) whose outcome is not yet in Kafka.</summary>
-    private async Task AwaitFramesInFlight(int count)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while ((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).FramesInFlight < count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} frames were read after {Patience.TotalSeconds} s");
-            await Task.Delay(20);
-        }
-    }
+    private Task AwaitFramesInFlight(int count) => AwaitIngestStatus(status => status.FramesInFlight >= count);
 
     /// <summary>Waits until the actor has learnt that scoring takes frames of <paramref name="size"/> (its status reached it).</summary>
-    private async Task AwaitFrameSize(int size)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while ((await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)).FrameSize != size)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the actor did not learn frame size {size} within {Patience.TotalSeconds} s");
-            await Task.Delay(20);
-        }
-    }
+    private Task AwaitFrameSize(int size) => AwaitIngestStatus(status => status.FrameSize == size);
+
+    private Task AwaitIngestStatus(Func<IngestStatus, bool> reached) =>
+        AwaitConditionAsync(async () => reached(await ingest.Ask<IngestStatus>(GetIngestStatus.Instance, Patience)), Patience);
 
     private static FrameMetadata Frame(string id, string camera) => new(id, camera, DateTimeOffset.UtcNow, FrameContentTypes.Png);
 
