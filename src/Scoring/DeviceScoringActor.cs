@@ -34,9 +34,10 @@ namespace Pipeline.Scoring;
 /// <see cref="SharedBackbonePass"/>), and each product's rows go through that product's flow. The backbone takes one
 /// tensor, so a batch holds frames of one prepared image size only. The rule: the oldest waiting frame decides; its
 /// batch is it and the frames of its size after it, in arrival order, up to <see cref="ScoringOptions.MaxBatchViews"/>
-/// views (each frame weighs its model's test views). Frames of other sizes keep their places and go in a later batch,
-/// at the latest once one of them is the oldest. When all products' models share one size (the usual case) every
-/// batch mixes every product.
+/// views of each product (each frame weighs its model's test views), so that every flow runs on as many rows as with
+/// its product alone; the backbone goes over the batch in passes of at most that many views. Frames of other sizes
+/// keep their places and go in a later batch, at the latest once one of them is the oldest. When all products'
+/// models share one size (the usual case) every batch mixes every product.
 /// </para>
 /// <para>
 /// Failures: a frame of the wrong size is answered <see cref="ScoringFailureKind.InvalidFrame"/>; a batch the model
@@ -201,7 +202,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 return;
             }
             AnswerUnscorable();
-            var frames = deviceJustFreed ? batcher.TakeNext(KindOf, ViewsOf) : batcher.TakeReady(KindOf, ViewsOf);
+            var frames = deviceJustFreed ? batcher.TakeNext(KindOf, ShareOf, ViewsOf) : batcher.TakeReady(KindOf, ShareOf, ViewsOf);
             if (frames.Count == 0)
             {
                 if (batcher.DueIn() is { } due) Timers.StartSingleTimer(BatchDueTimer, BatchDue.Instance, due);
@@ -215,6 +216,9 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
 
     /// <summary>A frame's kind in a batch: its prepared size (one backbone pass takes frames of one size).</summary>
     private static int KindOf(PendingFrame frame) => frame.Request.Image.Width;
+
+    /// <summary>A frame's share of a batch: its product, whose flow takes up to MaxBatchViews views of the batch.</summary>
+    private static string ShareOf(PendingFrame frame) => frame.Request.Product;
 
     /// <summary>What a frame weighs in a batch: its product's model's test views.</summary>
     private int ViewsOf(PendingFrame frame) => models[frame.Request.Product].Model.ViewsPerFrame;
@@ -258,7 +262,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         loop.Run(() =>
             {
                 var stopwatch = Stopwatch.StartNew();
-                var scored = IScoringModel.ScoreBatch(work, withFeatures);
+                var scored = IScoringModel.ScoreBatch(work, withFeatures, batcher.MaxBatchViews);
                 return new BatchFinished(batch, scored.Scores, scored.Features, null, stopwatch.Elapsed);
             })
             .PipeTo(Self, failure: error => new BatchFinished(batch, null, null, error, TimeSpan.Zero));

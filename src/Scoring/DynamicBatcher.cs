@@ -12,6 +12,14 @@ namespace Pipeline.Scoring;
 /// frames of its kind after it, in arrival order, as many as fit. Frames of other kinds keep their places and wait
 /// for a batch of their own, which comes at the latest once one of them is the oldest.
 /// </para>
+/// <para>
+/// Shares: frames of one kind may still go through different networks after the shared part (each product's frames
+/// through that product's flow). <see cref="MaxBatchViews"/> then bounds each share: a batch holds up to
+/// <see cref="MaxBatchViews"/> views of every share, so each flow runs on as many rows as it would with its product
+/// alone, and the shared part (the backbone) runs over the batch in passes of at most <see cref="MaxBatchViews"/>
+/// views. The batch is full when the oldest frame's share is; frames of other shares join it up to their own limit.
+/// Without shares (one share for every frame) this is the plain rule above.
+/// </para>
 /// </summary>
 public sealed class DynamicBatcher<T>
 {
@@ -68,19 +76,29 @@ public sealed class DynamicBatcher<T>
     /// </summary>
     /// <param name="kindOf">What frames must share to be batched together (their prepared size).</param>
     /// <param name="viewsOf">What a frame weighs in a batch: its test views.</param>
-    public IReadOnlyList<T> TakeReady<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf)
-    {
-        if (waiting.Count == 0) return [];
-        var (batch, full) = NextBatch(kindOf, viewsOf);
-        return full || DueIn() == TimeSpan.Zero ? Take(batch) : [];
-    }
+    public IReadOnlyList<T> TakeReady<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf) => TakeReady(kindOf, _ => 0, viewsOf);
 
     /// <summary>
     /// The next batch now, however long its frames have waited: the oldest frame and the frames of its kind after it,
     /// as many as fit (empty when none wait).
     /// </summary>
-    public IReadOnlyList<T> TakeNext<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf) =>
-        waiting.Count == 0 ? [] : Take(NextBatch(kindOf, viewsOf).Indexes);
+    public IReadOnlyList<T> TakeNext<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf) => TakeNext(kindOf, _ => 0, viewsOf);
+
+    /// <summary>
+    /// <see cref="TakeReady{TKind}(Func{T,TKind},Func{T,int})"/> with shares: up to <see cref="MaxBatchViews"/> views
+    /// of each share; ready when the oldest frame's share is full or the oldest has waited <see cref="MaxWait"/>.
+    /// </summary>
+    /// <param name="shareOf">Which network after the shared pass a frame goes through (its product's flow).</param>
+    public IReadOnlyList<T> TakeReady<TKind, TShare>(Func<T, TKind> kindOf, Func<T, TShare> shareOf, Func<T, int> viewsOf) where TShare : notnull
+    {
+        if (waiting.Count == 0) return [];
+        var (batch, full) = NextBatch(kindOf, shareOf, viewsOf);
+        return full || DueIn() == TimeSpan.Zero ? Take(batch) : [];
+    }
+
+    /// <summary><see cref="TakeNext{TKind}(Func{T,TKind},Func{T,int})"/> with shares: up to <see cref="MaxBatchViews"/> views of each share.</summary>
+    public IReadOnlyList<T> TakeNext<TKind, TShare>(Func<T, TKind> kindOf, Func<T, TShare> shareOf, Func<T, int> viewsOf) where TShare : notnull =>
+        waiting.Count == 0 ? [] : Take(NextBatch(kindOf, shareOf, viewsOf).Indexes);
 
     /// <summary>Takes the waiting frames that match, oldest first; the others keep their places.</summary>
     public IReadOnlyList<T> TakeWhere(Func<T, bool> match)
@@ -106,25 +124,38 @@ public sealed class DynamicBatcher<T>
         return waited >= MaxWait ? TimeSpan.Zero : MaxWait - waited;
     }
 
-    /// <summary>The indexes of the next batch's frames (the oldest first) and whether no more would fit.</summary>
-    private (List<int> Indexes, bool Full) NextBatch<TKind>(Func<T, TKind> kindOf, Func<T, int> viewsOf)
+    /// <summary>
+    /// The indexes of the next batch's frames (the oldest first) and whether the oldest frame's share is full: a frame
+    /// of its share is left over, or there is no room for another like those it took.
+    /// </summary>
+    private (List<int> Indexes, bool Full) NextBatch<TKind, TShare>(Func<T, TKind> kindOf, Func<T, TShare> shareOf, Func<T, int> viewsOf) where TShare : notnull
     {
         var kind = kindOf(waiting[0].Item);
-        var comparer = EqualityComparer<TKind>.Default;
+        var kinds = EqualityComparer<TKind>.Default;
+        var oldestShare = shareOf(waiting[0].Item);
+        var shares = EqualityComparer<TShare>.Default;
+        var viewsByShare = new Dictionary<TShare, int>(shares) { [oldestShare] = viewsOf(waiting[0].Item) };
         var indexes = new List<int> { 0 };
-        var views = viewsOf(waiting[0].Item);
-        var lightest = views;
+        var lightest = viewsByShare[oldestShare];
+        var closed = new HashSet<TShare>(shares); // a share that had a frame left over takes no later ones: its frames keep their order
         for (var i = 1; i < waiting.Count; i++)
         {
             var item = waiting[i].Item;
-            if (!comparer.Equals(kindOf(item), kind)) continue;
+            if (!kinds.Equals(kindOf(item), kind)) continue;
+            var share = shareOf(item);
+            if (closed.Contains(share)) continue;
             var weight = viewsOf(item);
-            if (views + weight > MaxBatchViews) return (indexes, true);
+            var views = viewsByShare.GetValueOrDefault(share);
+            if (views + weight > MaxBatchViews)
+            {
+                closed.Add(share);
+                continue;
+            }
             indexes.Add(i);
-            views += weight;
-            lightest = Math.Min(lightest, weight);
+            viewsByShare[share] = views + weight;
+            if (shares.Equals(share, oldestShare)) lightest = Math.Min(lightest, weight);
         }
-        return (indexes, views + lightest > MaxBatchViews);
+        return (indexes, closed.Contains(oldestShare) || viewsByShare[oldestShare] + lightest > MaxBatchViews);
     }
 
     private T[] Take(List<int> indexes)

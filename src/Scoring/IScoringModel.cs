@@ -39,14 +39,15 @@ public interface IScoringModel : IDisposable
     /// scored by that model, its frames together.
     /// </summary>
     /// <param name="withFeatures">Whether to return each frame's test-view features too (null where a model gives none).</param>
-    static ScoredFrames ScoreBatch(IReadOnlyList<(IScoringModel Model, RgbImage Frame)> frames, bool withFeatures)
+    /// <param name="maxViewsPerPass">Most views the shared backbone takes in one pass (the batch may hold that many of each product).</param>
+    static ScoredFrames ScoreBatch(IReadOnlyList<(IScoringModel Model, RgbImage Frame)> frames, bool withFeatures, int maxViewsPerPass = int.MaxValue)
     {
         if (frames.Count == 0) return new ScoredFrames([], withFeatures ? [] : null);
         if (frames.All(frame => frame.Model is DefectScoringModel))
         {
             var shared = frames.Select(frame => (((DefectScoringModel)frame.Model).Model, frame.Frame)).ToArray();
-            if (!withFeatures) return new ScoredFrames(SharedBackbonePass.Score(shared), null);
-            var (scores, features) = SharedBackbonePass.ScoreWithFeatures(shared);
+            if (!withFeatures) return new ScoredFrames(SharedBackbonePass.Score(shared, maxViewsPerPass), null);
+            var (scores, features) = SharedBackbonePass.ScoreWithFeatures(shared, maxViewsPerPass);
             return new ScoredFrames(scores, features);
         }
 

@@ -29,7 +29,11 @@ public sealed class ScoringOptions
     [AtLeast(1, Note = "1 by default")]
     public int CpuWorkers { get; set; } = 1;
 
-    /// <summary>Most views (frames × test views) in one batch; a frame with more views is scored alone.</summary>
+    /// <summary>
+    /// Most views (frames × test views) of one product in one batch, and most views the backbone takes in one pass; a
+    /// frame with more views is scored alone. A batch with frames of several products holds up to this many views of
+    /// each, so every flow runs on full batches; the backbone goes over such a batch in passes of at most this size.
+    /// </summary>
     [AtLeast(1, Note = "a frame's test views, or a multiple of them")]
     public int MaxBatchViews { get; set; } = 64;
 

@@ -17,7 +17,8 @@ namespace Pipeline.Host.Cli;
 /// <c>pipeline benchmark products</c>: what serving several products on one node costs, in one run on one machine.
 /// <list type="number">
 /// <item>End to end (the streaming demo at rate 0, the same total frame count): frames/s with one product and with N,
-/// and the process's peak working set of each, so the memory an added product costs (goal: about one flow).</item>
+/// each run in a process of its own, and that process's peak working set, so the memory an added product costs (goal:
+/// about one flow).</item>
 /// <item>The scoring step alone, on mixed batches of N products' frames: the naive way, one backbone pass per product
 /// (as one model server per product would run), against <see cref="SharedBackbonePass"/>, one pass for the whole
 /// batch; time per frame of each, and the largest score difference between the two.</item>
@@ -46,8 +47,11 @@ public static class ProductsBenchmark
     /// <summary>The scoring step alone: one backbone pass per product vs one shared pass, per frame, median of the rounds.</summary>
     /// <param name="BatchFrames">Frames per mixed batch (the products take turns).</param>
     /// <param name="MaxScoreDifference">Largest |naive − shared| score over every frame (the two ways must agree).</param>
+    /// <param name="OneProductMsPerFrame">The baseline: the same number of frames, all of one product, in batches of <paramref name="BatchFrames"/>.</param>
+    /// <param name="SharedPerProductBatchMsPerFrame">The shared pass on mixed batches that hold <paramref name="BatchFrames"/> frames of each product (so each flow sees as many rows as in the baseline).</param>
     public sealed record SharedPassFigures(
-        int Frames, int BatchFrames, int Rounds, double NaiveMsPerFrame, double SharedMsPerFrame, double SavingPercent, double MaxScoreDifference);
+        int Frames, int BatchFrames, int Rounds, double NaiveMsPerFrame, double SharedMsPerFrame, double SavingPercent, double MaxScoreDifference,
+        double OneProductMsPerFrame, double SharedPerProductBatchMsPerFrame);
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -68,14 +72,18 @@ public static class ProductsBenchmark
         var batchFrames = new Option<int>("--batch-frames") { Description = "frames per mixed batch (the pipeline's default: 64 views / test views)", DefaultValueFactory = _ => 8 };
         var rounds = new Option<int>("--rounds") { Description = "rounds of each way in the scoring-step part (alternating; the median is reported)", DefaultValueFactory = _ => 5 };
         var json = new Option<string?>("--json") { Description = "also write the figures as JSON to this file" };
+        var streamChild = new Option<string?>("--stream-child") { Hidden = true, Description = "internal: run one end-to-end stream in this process over the artifacts in this folder and write its summary there" };
+        var streamProducts = new Option<int>("--stream-products") { Hidden = true, Description = "internal: products of the --stream-child stream", DefaultValueFactory = _ => 1 };
         var common = new CommonOptions();
         var command = new Command("products", "Measure what several products cost on one node: end-to-end frames/s and memory with 1 and N products, and one shared backbone pass against one per product.")
         {
-            hiddenWidth, blocks, imageSize, views, products, streamFrames, passFrames, batchFrames, rounds, json,
+            hiddenWidth, blocks, imageSize, views, products, streamFrames, passFrames, batchFrames, rounds, json, streamChild, streamProducts,
         };
         common.AddTo(command);
         command.SetAction((parse, cancellation) => CommandRunner.RunAsync(async token =>
         {
+            if (parse.GetValue(streamChild) is { } childRoot)
+                return await RunStreamAsync(childRoot, PartLook.Products.Take(parse.GetValue(streamProducts)).ToArray(), parse.GetValue(imageSize), parse.GetValue(streamFrames), token);
             var count = parse.GetValue(products);
             if (count < 2 || count > PartLook.Products.Count)
                 throw new Shared.PipelineInputException($"--products is {count}; compare 2 to {PartLook.Products.Count} products with one.");
@@ -97,14 +105,14 @@ public static class ProductsBenchmark
                     backboneMb = backbone.Pyramid.parameters().Sum(p => p.numel()) * 4 / 1e6;
                 }
                 var looks = PartLook.Products.Take(count).ToArray();
-                var artifacts = looks.Select((look, i) => Artifact(Path.Combine(root, "models", look.Name, ModelArtifact.DefaultFileName), $"benchmark-{look.Name}", flow, backboneSha, size, testViews, seed: i + 1)).ToArray();
+                var artifacts = looks.Select((look, i) => Artifact(ArtifactPath(root, look), $"benchmark-{look.Name}", flow, backboneSha, size, testViews, seed: i + 1)).ToArray();
                 var flowMb = new FileInfo(artifacts[0]).Length / 1e6;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{count} products; flow: {flow.CouplingBlocks} blocks of width {flow.HiddenWidth}, artifact {flowMb:0} MB; backbone {backboneMb:0} MB; {size} px, {testViews} views; load average {loadBefore}"));
 
                 StreamFigures? stream = null;
                 if (parse.GetValue(streamFrames) is var framesToStream and > 0)
-                    stream = await MeasureStreamAsync(root, looks, artifacts, size, framesToStream, token);
+                    stream = await MeasureStreamAsync(root, looks, size, framesToStream, token);
 
                 var sharedPass = MeasureSharedPass(artifacts, looks, device, size, parse.GetValue(passFrames), parse.GetValue(batchFrames), parse.GetValue(rounds), token);
                 var result = new Result(device.ToString(), get_num_threads(), size, testViews, flow.CouplingBlocks, flow.HiddenWidth, count, flowMb, backboneMb,
@@ -126,50 +134,89 @@ public static class ProductsBenchmark
         return command;
     }
 
-    /// <summary>The streaming demo twice, at rate 0 with the same frames in all: the default product alone, then every product mixed.</summary>
-    private static async Task<StreamFigures> MeasureStreamAsync(string root, IReadOnlyList<PartLook> looks, IReadOnlyList<string> artifacts, int size, int frames, CancellationToken token)
+    /// <summary>
+    /// The streaming demo twice, at rate 0 with the same frames in all: the default product alone, then every product
+    /// mixed, each in a process of its own (this executable, <c>--stream-child</c>), so that each run's memory is its own
+    /// and not what making the artifacts or the other run left in this process.
+    /// </summary>
+    private static async Task<StreamFigures> MeasureStreamAsync(string root, IReadOnlyList<PartLook> looks, int size, int frames, CancellationToken token)
     {
-        var options = new StreamingDemoOptions { Frames = frames, FramesPerSecond = 0, CorruptEvery = 0 };
-        DemoProduct Product(string name, PartLook look, string model, int seed)
+        Console.WriteLine($"end to end, 1 product: {frames} frames at rate 0, in a process of its own");
+        var one = await RunStreamChildAsync(root, 1, size, frames, token);
+        Console.WriteLine($"end to end, {looks.Count} products: {frames} frames at rate 0, in a process of its own");
+        var many = await RunStreamChildAsync(root, looks.Count, size, frames, token);
+        if (one.Error is { } oneError) throw new InvalidOperationException($"The 1-product run failed: {oneError}");
+
+        var manyFps = many.FramesPerSecond;
+        return new StreamFigures(frames, one.FramesPerSecond, manyFps, one.FramesPerSecond > 0 ? manyFps / one.FramesPerSecond : 0,
+            one.PeakWorkingSetMb, many.PeakWorkingSetMb, many.Error is null ? (many.PeakWorkingSetMb - one.PeakWorkingSetMb) / (looks.Count - 1) : 0,
+            one.Complete, many.Complete, many.Error,
+            one.EndWorkingSetMb, many.EndWorkingSetMb, many.Error is null ? (many.EndWorkingSetMb - one.EndWorkingSetMb) / (looks.Count - 1) : 0);
+    }
+
+    /// <summary>What a child's stream reported (from its summary JSON), or why it did not.</summary>
+    private sealed record ChildStream(double FramesPerSecond, double PeakWorkingSetMb, double EndWorkingSetMb, bool Complete, string? Error);
+
+    private static async Task<ChildStream> RunStreamChildAsync(string root, int products, int size, int frames, CancellationToken token)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown: cannot start the stream's process.");
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Started as `dotnet pipeline.dll`: the child runs the same assembly the same way.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(ProductsBenchmark).Assembly.Location);
+        foreach (var argument in new[] { "benchmark", "products", "--stream-child", root, "--stream-products", products.ToString(CultureInfo.InvariantCulture),
+                     "--stream-frames", frames.ToString(CultureInfo.InvariantCulture), "--image-size", size.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(argument);
+        using var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the stream's process ({self}).");
+        void Relay(string? line)
         {
-            var data = Path.Combine(root, "parts", name);
-            SyntheticParts.WriteMvtecFolder(data, trainGood: 3, testGood: 20, testPerDefect: 4, size, seed, look);
-            return new DemoProduct(name, data, model);
+            if (line is { Length: > 0 } && !line.StartsWith("ANOMALY", StringComparison.Ordinal)) Console.WriteLine($"  [{products} product{(products == 1 ? "" : "s")}] {line}");
         }
-
-        void Quiet(string line)
-        {
-            if (!line.StartsWith("ANOMALY", StringComparison.Ordinal)) Console.WriteLine(line);
-        }
-
-        Console.WriteLine($"end to end, 1 product: {frames} frames at rate 0");
-        var one = await StreamingDemo.RunAsync([Product(ProductName.Default, looks[0], artifacts[0], seed: 1)], options with { WorkFolder = Path.Combine(root, "one") }, Quiet, token);
-        Console.WriteLine(one);
-        CollectGarbage();
-
-        Console.WriteLine($"end to end, {looks.Count} products: {frames} frames at rate 0");
-        StreamingDemoSummary? many = null;
-        string? error = null;
+        child.OutputDataReceived += (_, e) => Relay(e.Data);
+        child.ErrorDataReceived += (_, e) => Relay(e.Data);
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
         try
         {
-            many = await StreamingDemo.RunAsync(looks.Select((look, i) => Product(look.Name, look, artifacts[i], seed: i + 1)).ToArray(),
-                options with { WorkFolder = Path.Combine(root, "many") }, Quiet, token);
-            Console.WriteLine(many);
+            await child.WaitForExitAsync(token);
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+        catch (OperationCanceledException)
         {
-            error = e.Message;
-            Console.WriteLine($"the {looks.Count}-product run failed: {e.Message}");
+            child.Kill(entireProcessTree: true);
+            throw;
         }
-        CollectGarbage();
-
-        var manyFps = many?.FramesPerSecond ?? 0;
-        var manyPeak = many?.PeakWorkingSetMb ?? 0;
-        return new StreamFigures(frames, one.FramesPerSecond, manyFps, one.FramesPerSecond > 0 ? manyFps / one.FramesPerSecond : 0,
-            one.PeakWorkingSetMb, manyPeak, many is null ? 0 : (manyPeak - one.PeakWorkingSetMb) / (looks.Count - 1),
-            one.Complete, many?.Complete ?? false, error,
-            one.EndWorkingSetMb, many?.EndWorkingSetMb ?? 0, many is null ? 0 : (many.EndWorkingSetMb - one.EndWorkingSetMb) / (looks.Count - 1));
+        var summary = SummaryPath(root, products);
+        if (!File.Exists(summary)) return new ChildStream(0, 0, 0, false, $"its process exited with {child.ExitCode} and wrote no summary ({summary})");
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(summary, token));
+        var figures = json.RootElement;
+        double Number(string name) => figures.GetProperty(name).GetDouble();
+        var complete = Number("distinct_frame_ids") + Number("dead_lettered") == Number("frames_sent");
+        return new ChildStream(Number("frames_per_second"), Number("peak_working_set_mb"), Number("end_working_set_mb"), complete,
+            child.ExitCode == CommandRunner.Success ? null : $"its process exited with {child.ExitCode}");
     }
+
+    private static string SummaryPath(string root, int products) => Path.Combine(root, $"stream-{products}.json");
+
+    /// <summary>The child's side: one stream of the first <paramref name="looks"/>' products over the artifacts the parent made, its summary written for the parent.</summary>
+    private static async Task<int> RunStreamAsync(string root, IReadOnlyList<PartLook> looks, int size, int frames, CancellationToken token)
+    {
+        var options = new StreamingDemoOptions { Frames = frames, FramesPerSecond = 0, CorruptEvery = 0, WorkFolder = Path.Combine(root, $"stream-{looks.Count}") };
+        DemoProduct Product(string name, PartLook look, int seed)
+        {
+            var data = Path.Combine(root, "parts", name);
+            if (!Directory.Exists(data)) SyntheticParts.WriteMvtecFolder(data, trainGood: 3, testGood: 20, testPerDefect: 4, size, seed, look);
+            return new DemoProduct(name, data, ArtifactPath(root, look));
+        }
+        // One product: the default product (no product configuration at all, as a single-product cluster runs).
+        var products = looks.Count == 1
+            ? [Product(ProductName.Default, looks[0], seed: 1)]
+            : looks.Select((look, i) => Product(look.Name, look, seed: i + 1)).ToArray();
+        var summary = await StreamingDemo.RunAsync(products, options, Console.WriteLine, token);
+        Console.WriteLine(summary);
+        summary.WriteJson(SummaryPath(root, looks.Count));
+        return summary.Complete ? CommandRunner.Success : CommandRunner.UnexpectedFailure;
+    }
+
+    private static string ArtifactPath(string root, PartLook look) => Path.Combine(root, "models", look.Name, ModelArtifact.DefaultFileName);
 
     /// <summary>
     /// Mixed batches of every product's frames, scored both ways in alternating rounds (so that a change in the machine's
@@ -186,6 +233,8 @@ public static class ProductsBenchmark
             var rng = new Random(1);
             var mixed = Enumerable.Range(0, frames).Select(i => (Model: models[i % models.Length], Prepared: FramePreparation.Prepare(generators[i % models.Length].Good(rng), size))).ToArray();
             var batches = mixed.Chunk(batchFrames).ToArray();
+            var perProductBatches = mixed.Chunk(batchFrames * models.Length).ToArray();
+            var single = Enumerable.Range(0, frames).Select(_ => (Model: models[0], Prepared: FramePreparation.Prepare(generators[0].Good(rng), size))).Chunk(batchFrames).ToArray();
 
             double[] Naive() => batches.SelectMany(batch =>
             {
@@ -200,27 +249,40 @@ public static class ProductsBenchmark
                 return scores;
             }).ToArray();
             double[] Shared() => batches.SelectMany(batch => SharedBackbonePass.Score(batch)).ToArray();
+            var viewsPerBatch = batchFrames * models[0].TestViews.Count;
+            double[] SharedPerProductBatch() => perProductBatches.SelectMany(batch => SharedBackbonePass.Score(batch, maxViewsPerPass: viewsPerBatch)).ToArray();
+            double[] OneProduct() => single.SelectMany(batch => SharedBackbonePass.Score(batch)).ToArray();
 
-            // Warm-up: first-call allocations and kernel selection, for both ways.
+            // Warm-up: first-call allocations and kernel selection, for every way.
             Naive();
             var shared = Shared();
+            SharedPerProductBatch();
+            OneProduct();
             var naiveTimes = new List<double>();
             var sharedTimes = new List<double>();
+            var perProductTimes = new List<double>();
+            var oneProductTimes = new List<double>();
             var maxDifference = 0.0;
+            double MsPerFrame(Func<double[]> way, out double[] scores)
+            {
+                var clock = Stopwatch.StartNew();
+                scores = way();
+                return clock.Elapsed.TotalMilliseconds / frames;
+            }
             for (var round = 0; round < rounds; round++)
             {
                 token.ThrowIfCancellationRequested();
-                var clock = Stopwatch.StartNew();
-                var naive = Naive();
-                naiveTimes.Add(clock.Elapsed.TotalMilliseconds / frames);
-                clock.Restart();
-                shared = Shared();
-                sharedTimes.Add(clock.Elapsed.TotalMilliseconds / frames);
-                maxDifference = Math.Max(maxDifference, naive.Zip(shared, (a, b) => Math.Abs(a - b)).Max());
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: one pass per product {naiveTimes[^1]:0.0} ms per frame, shared pass {sharedTimes[^1]:0.0} ms per frame"));
+                oneProductTimes.Add(MsPerFrame(OneProduct, out _));
+                naiveTimes.Add(MsPerFrame(Naive, out var naive));
+                sharedTimes.Add(MsPerFrame(Shared, out shared));
+                perProductTimes.Add(MsPerFrame(SharedPerProductBatch, out var perProduct));
+                maxDifference = Math.Max(maxDifference, naive.Zip(shared, (a, b) => Math.Abs(a - b)).Concat(naive.Zip(perProduct, (a, b) => Math.Abs(a - b))).Max());
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"round {round + 1}, ms per frame: one product {oneProductTimes[^1]:0.0}; mixed: one pass per product {naiveTimes[^1]:0.0}, shared pass {sharedTimes[^1]:0.0}, shared pass with {batchFrames} frames of each product {perProductTimes[^1]:0.0}"));
             }
             var (naiveMs, sharedMs) = (Median(naiveTimes), Median(sharedTimes));
-            return new SharedPassFigures(frames, batchFrames, rounds, naiveMs, sharedMs, (naiveMs - sharedMs) / naiveMs * 100, maxDifference);
+            return new SharedPassFigures(frames, batchFrames, rounds, naiveMs, sharedMs, (naiveMs - sharedMs) / naiveMs * 100, maxDifference,
+                Median(oneProductTimes), Median(perProductTimes));
         }
         finally
         {
@@ -242,6 +304,7 @@ public static class ProductsBenchmark
         }
         var p = result.SharedPass;
         Console.WriteLine(string.Create(invariant, $"scoring step, {p.Frames} frames in mixed batches of {p.BatchFrames}: one backbone pass per product {p.NaiveMsPerFrame:0.0} ms per frame, shared pass {p.SharedMsPerFrame:0.0} ms per frame ({p.SavingPercent:0} % saved); largest score difference {p.MaxScoreDifference:0.###e+0}"));
+        Console.WriteLine(string.Create(invariant, $"scoring step, one product in batches of {p.BatchFrames}: {p.OneProductMsPerFrame:0.0} ms per frame; mixed batches with {p.BatchFrames} frames of each product, shared pass: {p.SharedPerProductBatchMsPerFrame:0.0} ms per frame"));
         Console.WriteLine($"load average before {result.LoadAverageBefore}, after {result.LoadAverageAfter}");
     }
 

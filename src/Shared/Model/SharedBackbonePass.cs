@@ -16,16 +16,18 @@ namespace Pipeline.Shared.Model;
 public static class SharedBackbonePass
 {
     /// <summary>One score per frame, in the order given.</summary>
-    public static double[] Score(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames) => Run(frames, withFeatures: false).Scores;
+    /// <param name="maxViewsPerPass">Most views the backbone takes at once (see <see cref="Features.ViewFeatureExtractor"/>); each product's rows go through its flow together.</param>
+    public static double[] Score(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames, int maxViewsPerPass = int.MaxValue) =>
+        Run(frames, withFeatures: false, maxViewsPerPass).Scores;
 
     /// <summary><see cref="Score"/> and each frame's test-view features (<c>float[V·768]</c>, view after view), as its flow saw them.</summary>
-    public static (double[] Scores, float[][] Features) ScoreWithFeatures(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames)
+    public static (double[] Scores, float[][] Features) ScoreWithFeatures(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames, int maxViewsPerPass = int.MaxValue)
     {
-        var (scores, features) = Run(frames, withFeatures: true);
+        var (scores, features) = Run(frames, withFeatures: true, maxViewsPerPass);
         return (scores, features!);
     }
 
-    private static (double[] Scores, float[][]? Features) Run(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames, bool withFeatures)
+    private static (double[] Scores, float[][]? Features) Run(IReadOnlyList<(DefectModel Model, RgbImage Prepared)> frames, bool withFeatures, int maxViewsPerPass)
     {
         if (frames.Count == 0) return ([], withFeatures ? [] : null);
         var extractor = frames[0].Model.Features;
@@ -39,7 +41,7 @@ public static class SharedBackbonePass
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var features = extractor.Extract(frames.Select(frame => (frame.Prepared, frame.Model.TestViews)).ToArray()); // [ΣV, 768]
+        var features = extractor.Extract(frames.Select(frame => (frame.Prepared, frame.Model.TestViews)).ToArray(), maxViewsPerPass); // [ΣV, 768]
         var firstRow = new long[frames.Count];
         for (var i = 1; i < frames.Count; i++) firstRow[i] = firstRow[i - 1] + frames[i - 1].Model.TestViews.Count;
 

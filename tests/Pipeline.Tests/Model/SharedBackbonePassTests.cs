@@ -27,12 +27,17 @@ public sealed class SharedBackbonePassTests(TinyDefectModelsFixture fixture) : I
         return models.Select((model, i) => (model, fixture.Frames[i % fixture.Frames.Count])).ToArray();
     }
 
-    [Fact]
-    public void A_mixed_batch_gives_every_frame_the_score_it_gets_alone_with_its_products_model()
+    /// <param name="maxViewsPerPass">The backbone in one pass; in passes of 6 views (frames of 4 and 2 views share one,
+    /// two of 4 do not); in passes of 3, fewer than some frames' views (those go alone).</param>
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(6)]
+    [InlineData(3)]
+    public void A_mixed_batch_gives_every_frame_the_score_it_gets_alone_with_its_products_model(int maxViewsPerPass)
     {
         var batch = MixedBatch();
 
-        var together = SharedBackbonePass.Score(batch);
+        var together = SharedBackbonePass.Score(batch, maxViewsPerPass);
 
         Assert.Equal(batch.Length, together.Length);
         for (var i = 0; i < batch.Length; i++)
@@ -46,14 +51,16 @@ public sealed class SharedBackbonePassTests(TinyDefectModelsFixture fixture) : I
         Assert.True(Math.Abs(a.Score([fixture.Frames[1]])[0] - b.Score([fixture.Frames[1]])[0]) > 1e-3);
     }
 
-    [Fact]
-    public void A_mixed_batch_gives_every_frame_the_features_of_its_own_models_views_as_alone()
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(6)]
+    public void A_mixed_batch_gives_every_frame_the_features_of_its_own_models_views_as_alone(int maxViewsPerPass)
     {
         var batch = MixedBatch();
 
-        var (scores, features) = SharedBackbonePass.ScoreWithFeatures(batch);
+        var (scores, features) = SharedBackbonePass.ScoreWithFeatures(batch, maxViewsPerPass);
 
-        Assert.Equal(SharedBackbonePass.Score(batch), scores);
+        Assert.Equal(SharedBackbonePass.Score(batch, maxViewsPerPass), scores);
         for (var i = 0; i < batch.Length; i++)
         {
             var (_, alone) = batch[i].Model.ScoreWithFeatures([batch[i].Prepared]);

@@ -57,7 +57,8 @@ public sealed class DeviceScoringActorProductTests : Akka.TestKit.Xunit2.TestKit
     public void Frames_of_two_products_share_a_batch_and_each_is_scored_by_its_products_model()
     {
         using var recorded = new MetricsRecorder(metrics.Meter);
-        var scorer = Scorer(new ScoringOptions { MaxBatchViews = 8, MaxWaitMilliseconds = 10_000 }); // 4 frames of 2 views fill a batch
+        // MaxBatchViews counts per product: 2 frames of 2 views of each product fill a batch of 8 views.
+        var scorer = Scorer(new ScoringOptions { MaxBatchViews = 4, MaxWaitMilliseconds = 10_000 }, time: clock);
         Serve(scorer, "a", "a1");
         Serve(scorer, "b", "b1");
 

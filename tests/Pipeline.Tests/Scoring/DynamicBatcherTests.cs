@@ -117,4 +117,39 @@ public class DynamicBatcherTests
         Assert.Equal([1, 2], batcher.TakeReady(_ => 0, frame => frame == 2 ? 2 : 4));
         Assert.Equal(1, batcher.Count);
     }
+
+    [Fact]
+    public void With_shares_a_batch_holds_the_most_views_of_every_share_and_is_full_when_the_oldest_frames_share_is()
+    {
+        var batcher = Batcher(maxBatchViews: 4);
+        // Frames 1–9 of share "a" (odd) and "b" (even) interleaved, 2 views each: room for two of each share.
+        foreach (var frame in new[] { 1, 2, 3, 4, 5, 6, 7 }) batcher.Add(frame);
+
+        Assert.Equal([1, 2, 3, 4], batcher.TakeReady(_ => 0, frame => frame % 2, _ => 2)); // "a" is full: 5 was left over
+        Assert.Equal([5, 6, 7], batcher.TakeNext(_ => 0, frame => frame % 2, _ => 2));
+    }
+
+    [Fact]
+    public void A_share_that_is_not_full_waits_for_its_oldest_frame_though_another_share_is_full()
+    {
+        var batcher = Batcher(maxBatchViews: 4);
+        foreach (var frame in new[] { 1, 2, 4, 6 }) batcher.Add(frame);
+
+        Assert.Empty(batcher.TakeReady(_ => 0, frame => frame % 2, _ => 2)); // "a" (1) has room; "b" is full and 6 is left over
+
+        clock.Advance(MaxWait);
+        Assert.Equal([1, 2, 4], batcher.TakeReady(_ => 0, frame => frame % 2, _ => 2));
+        Assert.Equal([6], batcher.TakeNext(_ => 0, frame => frame % 2, _ => 2));
+    }
+
+    [Fact]
+    public void A_share_keeps_its_frames_in_order_a_lighter_later_frame_does_not_pass_one_left_over()
+    {
+        var batcher = Batcher(maxBatchViews: 4);
+        foreach (var frame in new[] { 1, 3, 5 }) batcher.Add(frame);
+
+        // 1 weighs 2, 3 weighs 4 (does not fit), 5 weighs 2 (would fit, but comes after 3).
+        Assert.Equal([1], batcher.TakeReady(_ => 0, _ => "a", frame => frame == 3 ? 4 : 2));
+        Assert.Equal([3], batcher.TakeReady(_ => 0, _ => "a", frame => frame == 3 ? 4 : 2));
+    }
 }

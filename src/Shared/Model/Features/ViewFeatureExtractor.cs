@@ -61,12 +61,15 @@ public sealed class ViewFeatureExtractor
     }
 
     /// <summary>
-    /// Features of several prepared images, each with views of its own, in one pass through the pyramid:
-    /// <c>[ΣVᵢ, 768]</c> on the device, image after image and the views of an image consecutive. This is how frames of
-    /// several products share one backbone pass: only the flows differ between products.
+    /// Features of several prepared images, each with views of its own: <c>[ΣVᵢ, 768]</c> on the device, image after
+    /// image and the views of an image consecutive. This is how frames of several products share one backbone pass:
+    /// only the flows differ between products. Every view goes through the pyramid once, in passes of at most
+    /// <paramref name="maxViewsPerPass"/> views (whole images; an image with more views goes alone), which bounds what
+    /// one pass holds: a batch with frames of several products holds more views than one product's.
     /// </summary>
-    public Tensor Extract(IReadOnlyList<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)> images)
+    public Tensor Extract(IReadOnlyList<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)> images, int maxViewsPerPass = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxViewsPerPass, 1);
         if (images.Count == 0) throw new ArgumentException("At least one image is needed to extract features.", nameof(images));
         for (var i = 0; i < images.Count; i++)
         {
@@ -78,11 +81,37 @@ public sealed class ViewFeatureExtractor
         }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var rendered = images
-            .Select(image => InspectionViews.Render(InspectionViews.ToTensor(image.Prepared, backbone.Device), image.Views))
-            .ToArray();
-        var batch = rendered.Length == 1 ? rendered[0] : cat(rendered, 0);
-        return backbone.Pyramid.call(batch).MoveToOuterDisposeScope();
+        var passes = new List<Tensor>();
+        foreach (var pass in Passes(images, maxViewsPerPass))
+        {
+            using var passScope = NewDisposeScope();
+            var rendered = pass
+                .Select(image => InspectionViews.Render(InspectionViews.ToTensor(image.Prepared, backbone.Device), image.Views))
+                .ToArray();
+            var batch = rendered.Length == 1 ? rendered[0] : cat(rendered, 0);
+            passes.Add(backbone.Pyramid.call(batch).MoveToOuterDisposeScope());
+        }
+        return (passes.Count == 1 ? passes[0] : cat(passes, 0)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Consecutive runs of whole images of at most <paramref name="maxViews"/> views each (an image with more goes alone).</summary>
+    private static IEnumerable<List<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)>> Passes(
+        IReadOnlyList<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)> images, int maxViews)
+    {
+        var pass = new List<(RgbImage Prepared, IReadOnlyList<ViewTransform> Views)>();
+        var views = 0;
+        foreach (var image in images)
+        {
+            if (pass.Count > 0 && views + image.Views.Count > maxViews)
+            {
+                yield return pass;
+                pass = [];
+                views = 0;
+            }
+            pass.Add(image);
+            views += image.Views.Count;
+        }
+        yield return pass;
     }
 
     /// <summary>
