@@ -360,14 +360,15 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
                 // role, the chunks served too), which wait for the collector's next full collection. A background one
                 // now (the other threads go on; not the blocking collection that paused the whole process, ingest
                 // included) hands them back during the swap instead, and the native heap's free pages go back too.
+                var stopwatch = Stopwatch.StartNew();
                 var model = loadModel(artifact);
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Default, blocking: false, compacting: false);
                 NativeHeap.Trim();
-                if (!stopped) return model;
+                if (!stopped) return (Model: model, Took: stopwatch.Elapsed);
                 model.Dispose();
                 throw new OperationCanceledException($"The scorer on {device} stopped while loading model {model.Version}.");
             })
-            .PipeTo(Self, success: model => new ModelLoaded(load, model), failure: error => new ModelNotLoaded(load, error));
+            .PipeTo(Self, success: loaded => new ModelLoaded(load, loaded.Model, loaded.Took), failure: error => new ModelNotLoaded(load, error));
     }
 
     private void Swap(ModelLoaded loaded)
@@ -382,7 +383,8 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
         models.TryGetValue(product, out var previous);
         models[product] = new CurrentModel(loaded.Model, loaded.Load.Artifact);
         if (previous is not null) DisposeOnLoop(previous.Model);
-        log.Info("Scorer on {0} now scores product {1} with model {2} (was {3})", device, product, loaded.Model.Version, previous?.Model.Version ?? "none");
+        log.Info("Scorer on {0} now scores product {1} with model {2} (was {3}; loaded in {4:0.0} s beside the serving models)",
+            device, product, loaded.Model.Version, previous?.Model.Version ?? "none", loaded.Took.TotalSeconds);
         metrics.ModelServing(device, product, loaded.Model.Version);
         loaded.Load.ReplyTo.Tell(new ModelSwapped(device, loaded.Model.Version, previous?.Model.Version, product));
         Dispatch(deviceJustFreed: false);
@@ -498,7 +500,7 @@ public sealed class DeviceScoringActor : ReceiveActor, IWithTimers
 
     private sealed record BatchFinished(RunningBatch Batch, double[]? Scores, float[]?[]? Features, Exception? Error, TimeSpan Duration);
 
-    private sealed record ModelLoaded(PendingLoad Load, IScoringModel Model);
+    private sealed record ModelLoaded(PendingLoad Load, IScoringModel Model, TimeSpan Took);
 
     private sealed record ModelNotLoaded(PendingLoad Load, Exception Error);
 }
