@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pipeline.Host.Demo;
+using Pipeline.Host.Hosting;
 using Pipeline.Shared.Imaging;
 using Pipeline.Shared.Model;
 using Pipeline.Shared.Products;
@@ -159,14 +160,10 @@ public static class ProductsBenchmark
 
     private static async Task<ChildStream> RunStreamChildAsync(string root, int products, int size, int frames, CancellationToken token)
     {
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown: cannot start the stream's process.");
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // Started as `dotnet pipeline.dll`: the child runs the same assembly the same way.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(ProductsBenchmark).Assembly.Location);
-        foreach (var argument in new[] { "benchmark", "products", "--stream-child", root, "--stream-products", products.ToString(CultureInfo.InvariantCulture),
-                     "--stream-frames", frames.ToString(CultureInfo.InvariantCulture), "--image-size", size.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the stream's process ({self}).");
+        var start = PipelineChildProcess.StartInfo("the stream's process",
+            ["benchmark", "products", "--stream-child", root, "--stream-products", products.ToString(CultureInfo.InvariantCulture),
+             "--stream-frames", frames.ToString(CultureInfo.InvariantCulture), "--image-size", size.ToString(CultureInfo.InvariantCulture)]);
+        using var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the stream's process ({start.FileName}).");
         void Relay(string? line)
         {
             if (line is { Length: > 0 } && !line.StartsWith("ANOMALY", StringComparison.Ordinal)) Console.WriteLine($"  [{products} product{(products == 1 ? "" : "s")}] {line}");
@@ -186,11 +183,8 @@ public static class ProductsBenchmark
         }
         var summary = SummaryPath(root, products);
         if (!File.Exists(summary)) return new ChildStream(0, 0, 0, false, $"its process exited with {child.ExitCode} and wrote no summary ({summary})");
-        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(summary, token));
-        var figures = json.RootElement;
-        double Number(string name) => figures.GetProperty(name).GetDouble();
-        var complete = Number("distinct_frame_ids") + Number("dead_lettered") == Number("frames_sent");
-        return new ChildStream(Number("frames_per_second"), Number("peak_working_set_mb"), Number("end_working_set_mb"), complete,
+        var figures = StreamingDemoSummary.ReadJson(summary);
+        return new ChildStream(figures.FramesPerSecond, figures.PeakWorkingSetMb, figures.EndWorkingSetMb, figures.Complete,
             child.ExitCode == CommandRunner.Success ? null : $"its process exited with {child.ExitCode}");
     }
 

@@ -235,13 +235,9 @@ public static class StreamingDemo
     private static ScoringNodeProcess StartScoringNode(IHost node, string? modelFile, IReadOnlyDictionary<string, string> productSettings, ScoringOptions scoring, Action<string> report)
     {
         var seed = Akka.Cluster.Cluster.Get(node.Services.GetRequiredService<Akka.Actor.ActorSystem>()).SelfAddress;
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown: cannot start a scoring node.");
         var httpPort = FreeTcpPort();
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // Started as `dotnet pipeline.dll`: the child runs the same assembly the same way.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(StreamingDemo).Assembly.Location);
-        foreach (var argument in new[] { "serve", "--roles", ClusterRoles.Scoring, "--seed-nodes", seed.ToString(), "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
+        var start = PipelineChildProcess.StartInfo("a scoring node",
+            ["serve", "--roles", ClusterRoles.Scoring, "--seed-nodes", seed.ToString(), "--port", "0", "--http-port", httpPort.ToString(CultureInfo.InvariantCulture)]);
         var settings = new Dictionary<string, string?>
         {
             [$"{ClusterOptions.Section}:ActorSystemName"] = seed.System,
@@ -253,7 +249,7 @@ public static class StreamingDemo
         foreach (var (key, value) in productSettings) settings[key] = value;
         AddScoringSettings(settings, scoring);
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the scoring node ({self}).");
+        var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the scoring node ({start.FileName}).");
         var scoringNode = new ScoringNodeProcess(child, httpPort);
         child.OutputDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text && !scoringNode.Stopping) report($"[scoring node] {text}"); };
         child.ErrorDataReceived += (_, line) => { if (line.Data is { Length: > 0 } text && !scoringNode.Stopping) report($"[scoring node] {text}"); };

@@ -108,6 +108,10 @@ public sealed record StreamingDemoSummary
     [JsonIgnore]
     public bool Complete => DistinctFrameIds + DeadLettered == FramesSent;
 
+    /// <summary>A summary <see cref="WriteJson"/> wrote (a child process's, for the benchmark that started it).</summary>
+    public static StreamingDemoSummary ReadJson(string path) =>
+        JsonSerializer.Deserialize<StreamingDemoSummary>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"'{path}' holds no demo summary.");
+
     public void WriteJson(string path)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));

@@ -41,24 +41,8 @@ public sealed class ViewFeatureExtractor
     /// <c>N images → [N·V, 768]</c> on the model's device, the views of an image consecutive. The pass holds all
     /// N·V rendered views at once, so callers bound N (the streaming scorer batches by views).
     /// </summary>
-    public Tensor Extract(IReadOnlyList<RgbImage> prepared, IReadOnlyList<ViewTransform> views)
-    {
-        if (prepared.Count == 0) throw new ArgumentException("At least one image is needed to extract features.", nameof(prepared));
-        for (var i = 0; i < prepared.Count; i++)
-        {
-            if (prepared[i].Width != ImageSize || prepared[i].Height != ImageSize)
-                throw new ArgumentException(
-                    $"Image {i} is {prepared[i].Width}×{prepared[i].Height}, but features are extracted from prepared {ImageSize}×{ImageSize} images; prepare it with FramePreparation.Prepare(image, {ImageSize}).",
-                    nameof(prepared));
-        }
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var rendered = prepared
-            .Select(image => InspectionViews.Render(InspectionViews.ToTensor(image, backbone.Device), views))
-            .ToArray(); // N × [V, 3, S, S]
-        var batch = rendered.Length == 1 ? rendered[0] : cat(rendered, 0); // [N·V, 3, S, S]
-        return backbone.Pyramid.call(batch).MoveToOuterDisposeScope(); // [N·V, 768]
-    }
+    public Tensor Extract(IReadOnlyList<RgbImage> prepared, IReadOnlyList<ViewTransform> views) =>
+        Extract(prepared.Select(image => (image, views)).ToArray());
 
     /// <summary>
     /// Features of several prepared images, each with views of its own: <c>[ΣVᵢ, 768]</c> on the device, image after
