@@ -13,7 +13,7 @@ namespace Pipeline.Shared.Model;
 /// </summary>
 internal sealed class ConvBatchNorm : Module<Tensor, Tensor>
 {
-    private readonly Parameter weight; // [out, in, k, k]
+    private readonly Parameter weight; // [out, in, k, k], stored channels-last (see ChannelsLast)
     private readonly Parameter bias;   // [out]
 
     /// <param name="padding">Zero padding on every side.</param>
@@ -22,7 +22,7 @@ internal sealed class ConvBatchNorm : Module<Tensor, Tensor>
     {
         Stride = stride;
         Padding = padding;
-        weight = new Parameter(empty([outChannels, inChannels, kernelSize, kernelSize], device: device).DetachFromDisposeScope(), requires_grad: false);
+        weight = new Parameter(ChannelsLast.Empty([outChannels, inChannels, kernelSize, kernelSize], device).DetachFromDisposeScope(), requires_grad: false);
         bias = new Parameter(zeros(outChannels, device: device).DetachFromDisposeScope(), requires_grad: false);
         RegisterComponents();
     }

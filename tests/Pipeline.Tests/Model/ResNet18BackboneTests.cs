@@ -78,6 +78,18 @@ public sealed class ResNet18BackboneTests(PretrainedBackboneFixture fixture, ITe
     }
 
     [Fact]
+    public void Layer3_runs_channels_last_whatever_the_input_layout()
+    {
+        using var scope = NewDisposeScope();
+        var input = RandomImages.Uniform(seed: 5, 2 * 3 * 64 * 64, -120f, 135f);
+        var fromContiguous = fixture.Backbone.Layer3(tensor(input, [2, 3, 64, 64]));
+        var fromChannelsLast = fixture.Backbone.Layer3(ChannelsLast.Of(tensor(input, [2, 3, 64, 64])));
+
+        Assert.True(ChannelsLast.Holds(fromContiguous), $"layer 3 came out with strides [{string.Join(", ", fromContiguous.stride())}]");
+        Assert.Equal(0f, (fromContiguous - fromChannelsLast).abs().max().item<float>());
+    }
+
+    [Fact]
     public void Backbone_is_frozen()
     {
         Assert.All(fixture.Backbone.parameters(), parameter => Assert.False(parameter.requires_grad));
