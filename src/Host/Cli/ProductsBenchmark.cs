@@ -106,7 +106,7 @@ public static class ProductsBenchmark
                     backboneMb = backbone.Pyramid.parameters().Sum(p => p.numel()) * 4 / 1e6;
                 }
                 var looks = PartLook.Products.Take(count).ToArray();
-                var artifacts = looks.Select((look, i) => Artifact(ArtifactPath(root, look), $"benchmark-{look.Name}", flow, backboneSha, size, testViews, seed: i + 1)).ToArray();
+                var artifacts = looks.Select((look, i) => UntrainedArtifacts.Save(ArtifactPath(root, look), $"benchmark-{look.Name}", flow, backboneSha, size, testViews, seed: i + 1)).ToArray();
                 var flowMb = new FileInfo(artifacts[0]).Length / 1e6;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{count} products; flow: {flow.CouplingBlocks} blocks of width {flow.HiddenWidth}, artifact {flowMb:0} MB; backbone {backboneMb:0} MB; {size} px, {testViews} views; load average {loadBefore}"));
@@ -300,21 +300,6 @@ public static class ProductsBenchmark
         Console.WriteLine(string.Create(invariant, $"scoring step, {p.Frames} frames in mixed batches of {p.BatchFrames}: one backbone pass per product {p.NaiveMsPerFrame:0.0} ms per frame, shared pass {p.SharedMsPerFrame:0.0} ms per frame ({p.SavingPercent:0} % saved); largest score difference {p.MaxScoreDifference:0.###e+0}"));
         Console.WriteLine(string.Create(invariant, $"scoring step, one product in batches of {p.BatchFrames}: {p.OneProductMsPerFrame:0.0} ms per frame; mixed batches with {p.BatchFrames} frames of each product, shared pass: {p.SharedPerProductBatchMsPerFrame:0.0} ms per frame"));
         Console.WriteLine($"load average before {result.LoadAverageBefore}, after {result.LoadAverageAfter}");
-    }
-
-    /// <summary>A freshly initialised flow of <paramref name="flow"/>'s shape saved as an artifact; its threshold flags nothing.</summary>
-    private static string Artifact(string path, string version, FlowConfig flow, string backboneSha, int imageSize, int views, int seed)
-    {
-        ModelTraining.UntrainedArtifact(version, flow with { PermutationSeed = seed }, backboneSha, imageSize, views, seed, threshold: 1e12).Save(path);
-        CollectGarbage();
-        return path;
-    }
-
-    /// <summary>Making artifacts and running a demo leave garbage in this process; the next measurement starts without it.</summary>
-    private static void CollectGarbage()
-    {
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private static double Median(List<double> values)

@@ -49,11 +49,8 @@ public static class SwapBenchmark
                 string backboneSha;
                 using (var backbone = PretrainedBackbone.Load(CPU)) backboneSha = backbone.Sha256;
                 var flow = (TrainingOptions.Cpu with { HiddenWidth = parse.GetValue(hiddenWidth), CouplingBlocks = parse.GetValue(blocks) }).Flow;
-                var serving = Artifact(Path.Combine(root, "serving.dnfm"), "serving", flow, backboneSha, size, parse.GetValue(views), seed: 1);
-                var next = Artifact(Path.Combine(root, "next.dnfm"), "next", flow, backboneSha, size, parse.GetValue(views), seed: 2);
-                // Making the two artifacts left gigabytes of garbage in this process; the node's memory is measured without it.
-                System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                var serving = UntrainedArtifacts.Save(Path.Combine(root, "serving.dnfm"), "serving", flow, backboneSha, size, parse.GetValue(views), seed: 1);
+                var next = UntrainedArtifacts.Save(Path.Combine(root, "next.dnfm"), "next", flow, backboneSha, size, parse.GetValue(views), seed: 2);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"flow: {flow.CouplingBlocks} blocks of width {flow.HiddenWidth}; artifact {new FileInfo(next).Length / 1e6:0} MB; {size} px, {parse.GetValue(views)} views"));
 
@@ -79,12 +76,5 @@ public static class SwapBenchmark
             }
         }, cancellation));
         return command;
-    }
-
-    /// <summary>A freshly initialised flow of <paramref name="flow"/>'s shape saved as an artifact; its threshold flags nothing.</summary>
-    private static string Artifact(string path, string version, FlowConfig flow, string backboneSha, int imageSize, int views, int seed)
-    {
-        ModelTraining.UntrainedArtifact(version, flow with { PermutationSeed = seed }, backboneSha, imageSize, views, seed, threshold: 1e12).Save(path);
-        return path;
     }
 }
