@@ -40,14 +40,14 @@ public sealed class IngestMetrics : IDisposable
     {
         ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        Meter.CreateObservableCounter("pipeline.ingest.frames_consumed", framesConsumed.Measurements, "{frame}", "Frames read from the frames topic.");
-        Meter.CreateObservableCounter("pipeline.ingest.frames_dead_lettered", framesDeadLettered.Measurements, "{frame}", "Frames sent to the dead-letter topic (acknowledged by Kafka), by reason and product.");
-        Meter.CreateObservableCounter("pipeline.ingest.results_published", resultsPublished.Measurements, "{frame}", "Results acknowledged by Kafka, by verdict and product.");
-        Meter.CreateObservableCounter("pipeline.ingest.anomalies", anomalies.Measurements, "{frame}", "Anomalous results acknowledged by Kafka, by camera and product.");
-        Meter.CreateObservableCounter("pipeline.ingest.scoring_retries", scoringRetries.Measurements, "{frame}", "Frames sent to scoring again, by cause and product.");
-        endToEndLatency = Meter.CreateHistogram<double>("pipeline.ingest.end_to_end_latency", "s", "From a frame's captured-at to its result acknowledged by Kafka, by product.");
-        Meter.CreateObservableGauge("pipeline.ingest.frames_in_flight", () => Sum(source => source.InFlight), "{frame}", "Frames read and not yet done (result or dead letter acknowledged).");
-        Meter.CreateObservableGauge("pipeline.ingest.consumer_lag", () => Sum(source => source.Lag), "{message}", "Messages in the assigned partitions of the frames topic not yet read (high watermark minus position).");
+        Meter.CreateObservableCounter("frames_consumed", framesConsumed.Measurements, "{frame}", "Frames read from the frames topic.");
+        Meter.CreateObservableCounter("frames_dead_lettered", framesDeadLettered.Measurements, "{frame}", "Frames sent to the dead-letter topic (acknowledged by Kafka), by reason and product.");
+        Meter.CreateObservableCounter("results_published", resultsPublished.Measurements, "{frame}", "Results acknowledged by Kafka, by verdict and product.");
+        Meter.CreateObservableCounter("anomalies", anomalies.Measurements, "{frame}", "Anomalous results acknowledged by Kafka, by camera and product.");
+        Meter.CreateObservableCounter("scoring_retries", scoringRetries.Measurements, "{frame}", "Frames sent to scoring again, by cause and product.");
+        endToEndLatency = Meter.CreateHistogram<double>("end_to_end_latency", "s", "From a frame's captured-at to its result acknowledged by Kafka, by product.");
+        Meter.CreateObservableGauge("frames_in_flight", () => Sum(source => source.InFlight), "{frame}", "Frames read and not yet done (result or dead letter acknowledged).");
+        Meter.CreateObservableGauge("consumer_lag", () => Sum(source => source.Lag), "{message}", "Messages in the assigned partitions of the frames topic not yet read (high watermark minus position).");
     }
 
     public Meter Meter { get; }

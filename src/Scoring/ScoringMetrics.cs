@@ -31,15 +31,15 @@ public sealed class ScoringMetrics : IDisposable
     {
         ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        framesScored = Meter.CreateCounter<long>("pipeline.scoring.frames_scored", "{frame}", "Frames answered with a score, by product and the version of its model that scored them.");
-        framesFailed = Meter.CreateCounter<long>("pipeline.scoring.frames_failed", "{frame}", "Frames answered with ScoringFailed, by failure kind.");
-        framesRejected = Meter.CreateCounter<long>("pipeline.scoring.frames_rejected", "{frame}", "Frames refused with ScoringBusy because the queue was full.");
-        batchSize = Meter.CreateHistogram<int>("pipeline.scoring.batch_size", "{frame}", "Frames per batch the device scored (of every product: one backbone pass).");
-        batchDuration = Meter.CreateHistogram<double>("pipeline.scoring.batch_duration", "s", "Time the device took for one batch.");
-        frameLatency = Meter.CreateHistogram<double>("pipeline.scoring.frame_latency", "s", "From a frame's arrival at its scorer to its answer: waiting plus scoring.");
-        queuedFrames = Meter.CreateUpDownCounter<int>("pipeline.scoring.queued_frames", "{frame}", "Frames waiting for a batch.");
-        mapsSkipped = Meter.CreateCounter<long>("pipeline.scoring.maps_skipped", "{frame}", "Frames that wanted an anomaly map but were answered without one, because Pipeline:Scoring:MaxQueuedMaps frames already waited for theirs.");
-        Meter.CreateObservableGauge("pipeline.scoring.model_serving", () => servingVersions.Select(serving =>
+        framesScored = Meter.CreateCounter<long>("frames_scored", "{frame}", "Frames answered with a score, by product and the version of its model that scored them.");
+        framesFailed = Meter.CreateCounter<long>("frames_failed", "{frame}", "Frames answered with ScoringFailed, by failure kind.");
+        framesRejected = Meter.CreateCounter<long>("frames_rejected", "{frame}", "Frames refused with ScoringBusy because the queue was full.");
+        batchSize = Meter.CreateHistogram<int>("batch_size", "{frame}", "Frames per batch the device scored (of every product: one backbone pass).");
+        batchDuration = Meter.CreateHistogram<double>("batch_duration", "s", "Time the device took for one batch.");
+        frameLatency = Meter.CreateHistogram<double>("frame_latency", "s", "From a frame's arrival at its scorer to its answer: waiting plus scoring.");
+        queuedFrames = Meter.CreateUpDownCounter<int>("queued_frames", "{frame}", "Frames waiting for a batch.");
+        mapsSkipped = Meter.CreateCounter<long>("maps_skipped", "{frame}", "Frames that wanted an anomaly map but were answered without one, because Pipeline:Scoring:MaxQueuedMaps frames already waited for theirs.");
+        Meter.CreateObservableGauge("model_serving", () => servingVersions.Select(serving =>
                 new Measurement<int>(1, new KeyValuePair<string, object?>("device", serving.Key.Device), new KeyValuePair<string, object?>("product", serving.Key.Product),
                     new KeyValuePair<string, object?>("model.version", serving.Value))),
             "{model}", "1 for the model version of each product each device scores with now.");

@@ -81,7 +81,7 @@ public sealed class ScoringOptions
     /// Most scored frames that wait for their map on one device. A map costs about three scorings, so when many frames
     /// are anomalous (or <c>all</c> get maps) the maps can ask more of the device than it has; a frame scored while
     /// this many wait is answered at once without a map (its result has no regions), so results never fall behind the
-    /// cameras because of maps. Counted in <c>pipeline.scoring.maps_skipped</c>.
+    /// cameras because of maps. Counted in <c>pipeline_scoring_maps_skipped</c>.
     /// </summary>
     [AtLeast(0, Note = "0 answers every frame without waiting for a map; 4 by default")]
     public int MaxQueuedMaps { get; set; } = 4;

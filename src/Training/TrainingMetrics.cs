@@ -6,9 +6,9 @@ namespace Pipeline.Training;
 /// The training role's instruments on the meter <see cref="MeterName"/>, each tagged with its <c>product</c>:
 /// <list type="bullet">
 /// <item>refits by the validation gate's outcome, exported as
-/// <c>pipeline_training_pipeline_training_refits{outcome="accepted"|"rejected",product="…"}</c>;</item>
+/// <c>pipeline_training_refits{outcome="accepted"|"rejected",product="…"}</c>;</item>
 /// <item>samples offered to a product's sample store by what the store did with them, exported as
-/// <c>pipeline_training_pipeline_training_samples{outcome="stored"|"passed"|"refused",product="…"}</c> (stored: kept in
+/// <c>pipeline_training_samples{outcome="stored"|"passed"|"refused",product="…"}</c> (stored: kept in
 /// its reservoir; passed: counted, but the full reservoir kept its samples; refused: of another shape).</item>
 /// </list>
 /// </summary>
@@ -18,10 +18,10 @@ public static class TrainingMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
-    private static readonly Counter<long> Refits = Meter.CreateCounter<long>("pipeline.training.refits", "{refit}",
+    private static readonly Counter<long> Refits = Meter.CreateCounter<long>("refits", "{refit}",
         "Refits by the validation gate's outcome: accepted (published as the new version) or rejected (the serving version stays).");
 
-    private static readonly Counter<long> Samples = Meter.CreateCounter<long>("pipeline.training.samples", "{sample}",
+    private static readonly Counter<long> Samples = Meter.CreateCounter<long>("samples", "{sample}",
         "Labelled samples offered to a product's sample store: stored (kept), passed (the full reservoir kept its samples) or refused (another shape).");
 
     public static void RefitFinished(bool accepted, string product) =>

@@ -289,7 +289,7 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
             [("of-its-camera", "bracket-a"), ("of-its-header", "bracket-a"), ("of-the-default", ProductName.Default)],
             watcher.Results.Select(result => (result.FrameId, result.Product)).Order());
         await AwaitNoFrameInFlight(); // every result acknowledged, so counted
-        var counted = await exported.ScrapeAsync("pipeline_ingest_pipeline_ingest_results_published", "product");
+        var counted = await exported.ScrapeAsync("pipeline_ingest_results_published", "product");
         Assert.Equal([("bracket-a", 2.0), (ProductName.Default, 1.0)], counted.Select(entry => (entry.Key, entry.Value)).Order());
     }
 
@@ -486,14 +486,14 @@ public sealed class FrameIngestActorTests : Akka.TestKit.Xunit2.TestKit, IClassF
         await AwaitNoFrameInFlight();
 
         var published = watcher.DeadLetters.GroupBy(letter => letter.Reason).ToDictionary(g => g.Key, g => (double)g.Count());
-        var counted = await exported.ScrapeAsync("pipeline_ingest_pipeline_ingest_frames_dead_lettered", "reason");
+        var counted = await exported.ScrapeAsync("pipeline_ingest_frames_dead_lettered", "reason");
         Assert.Equal(published.OrderBy(p => p.Key), counted.OrderBy(c => c.Key));
         Assert.Equal(4, published[DeadLetterReasons.UndecodableImage]); // a zero-byte frame and one that is not an image, twice
         Assert.Equal(4, published[DeadLetterReasons.InvalidHeader]);
         Assert.Equal(firstRound + secondRound, counted.Values.Sum());
 
         // The product label where the frame's product is known: not for headers refused before it was.
-        var series = await exported.ScrapeSeriesAsync("pipeline_ingest_pipeline_ingest_frames_dead_lettered");
+        var series = await exported.ScrapeSeriesAsync("pipeline_ingest_frames_dead_lettered");
         Assert.All(series.Where(s => s.Labels["reason"] == DeadLetterReasons.UndecodableImage), s => Assert.Equal(ProductName.Default, s.Labels.GetValueOrDefault("product")));
         Assert.All(series.Where(s => s.Labels["reason"] == DeadLetterReasons.MissingHeader), s => Assert.False(s.Labels.ContainsKey("product")));
     }

@@ -70,8 +70,8 @@ public sealed class DeviceScoringActorProductTests : Akka.TestKit.Xunit2.TestKit
         Assert.All(answers, answer => AssertScoredBy(answer));
         Assert.All(answers, answer => Assert.Equal(4, answer.BatchSize));
         Assert.Single(answers.Select(answer => answer.ScoredAt).Distinct());
-        Assert.Equal([4.0], recorded.Of("pipeline.scoring.batch_size").Select(m => m.Value));
-        var scoredPerProduct = recorded.Of("pipeline.scoring.frames_scored")
+        Assert.Equal([4.0], recorded.Of("batch_size").Select(m => m.Value));
+        var scoredPerProduct = recorded.Of("frames_scored")
             .Select(m => ((string)m.Tags["product"]!, (string)m.Tags["model.version"]!, m.Value)).Order().ToArray();
         Assert.Equal([("a", "a1", 2.0), ("b", "b1", 2.0)], scoredPerProduct);
 

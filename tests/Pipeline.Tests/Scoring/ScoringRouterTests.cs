@@ -25,7 +25,7 @@ public sealed class ScoringRouterTests : Akka.TestKit.Xunit2.TestKit
         for (var i = 0; i < 4; i++)
             router.Tell(new ScoreFrame($"f{i}", "camera-1", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, FakeScoringModel.Frame(10)), requester);
         Assert.All(requester.ReceiveN(4).Cast<FrameScored>(), scored => Assert.Equal("A", scored.ModelVersion));
-        var framesPerDevice = recorded.Of("pipeline.scoring.frames_scored")
+        var framesPerDevice = recorded.Of("frames_scored")
             .GroupBy(m => (string)m.Tags["device"]!)
             .ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
         Assert.Equal(new Dictionary<string, double> { ["cuda:0"] = 2, ["cuda:1"] = 2 }, framesPerDevice);

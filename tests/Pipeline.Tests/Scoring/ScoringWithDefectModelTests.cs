@@ -83,7 +83,7 @@ public sealed class ScoringWithDefectModelTests(TinyDefectModelsFixture models) 
         foreach (var answer in answers)
             AssertScore(alone[(int)answer.Correlation! % models.Frames.Count], answer.Score, answer.FrameId);
         Assert.All(answers, answer => Assert.Equal(8, answer.BatchSize));
-        Assert.Equal([8.0], recorded.Of("pipeline.scoring.batch_size").Select(m => m.Value));
+        Assert.Equal([8.0], recorded.Of("batch_size").Select(m => m.Value));
     }
 
     [Fact]
