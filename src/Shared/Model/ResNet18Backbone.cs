@@ -17,7 +17,7 @@ namespace Pipeline.Shared.Model;
 /// Input is what <see cref="BackbonePreprocessing"/> produces: BGR, 0..255 minus the mean image, [B, 3, H, W],
 /// float32, on the device the backbone was loaded to. At 224×224 <see cref="forward"/> equals the file's output.
 /// The convolutions' weights and activations are kept channels-last (<see cref="ChannelsLast"/>): measured on the
-/// 2-core CPU, the scoring step of a batch of 8 frames × 8 views at 128 px took 84 ms per frame against 114 ms in
+/// 2-core CPU, the scoring step of a batch of 8 frames × 8 views at 128 px took 74–84 ms per frame against 114 ms in
 /// PyTorch's default layout (docs/benchmarks.md). Outputs have the usual [B, C, H, W] shape either way.
 /// Other sizes follow the file's padding (see <see cref="StemConvolutionPads"/> and <see cref="ResidualBlock"/>).
 /// </para>
